@@ -1,0 +1,154 @@
+"""From gymnasium spaces to reward-model inputs, and spaces to JSON for model cards.
+
+Box parts are flattened; Discrete and MultiDiscrete parts are one-hot encoded for
+training. In the env loop the first layer of the network is applied part by part
+(:meth:`FeatureSpec.first_layer`): a matrix product for Box parts and a row lookup for
+discrete ones, so no one-hot array or concatenation is built per step.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from gymnasium import spaces
+
+from feedback.errors import FeedbackError
+
+SUPPORTED = (spaces.Box, spaces.Discrete, spaces.MultiDiscrete, spaces.MultiBinary)
+
+
+def space_to_json(space: spaces.Space) -> dict[str, Any]:
+    """A JSON description of a space: enough to tell whether a model fits an env."""
+    if isinstance(space, spaces.Box):
+        return {"type": "Box", "shape": list(space.shape), "dtype": str(space.dtype)}
+    if isinstance(space, spaces.Discrete):
+        return {"type": "Discrete", "n": int(space.n), "start": int(space.start)}
+    if isinstance(space, spaces.MultiDiscrete):
+        return {"type": "MultiDiscrete", "nvec": space.nvec.ravel().tolist()}
+    if isinstance(space, spaces.MultiBinary):
+        return {"type": "MultiBinary", "shape": list(space.shape)}
+    raise FeedbackError(
+        f"reward models support Box, Discrete, MultiDiscrete and MultiBinary spaces, "
+        f"not {type(space).__name__}"
+    )
+
+
+def describe_mismatch(name: str, expected: dict, actual: dict) -> str | None:
+    """One line saying how two space descriptions differ (dtype aside), or None."""
+    drop = {"dtype"}
+    a = {k: v for k, v in expected.items() if k not in drop}
+    b = {k: v for k, v in actual.items() if k not in drop}
+    if a == b:
+        return None
+    return f"{name} differs: the model was made for {a}, the env has {b}"
+
+
+class _Part:
+    """One input of the network: an observation, an action or a next observation."""
+
+    def __init__(self, space: spaces.Space) -> None:
+        space_to_json(space)  # rejects unsupported spaces with a clear message
+        self.space = space
+        self.discrete = isinstance(space, (spaces.Discrete, spaces.MultiDiscrete))
+        if isinstance(space, spaces.Discrete):
+            self.offsets = np.array([-int(space.start)])
+            self.size = int(space.n)
+        elif isinstance(space, spaces.MultiDiscrete):
+            nvec = space.nvec.ravel().astype(np.int64)
+            self.offsets = np.concatenate([[0], np.cumsum(nvec)[:-1]])
+            self.size = int(nvec.sum())
+        else:
+            self.offsets = None
+            self.size = int(np.prod(space.shape))
+        self.width = 1 if isinstance(space, spaces.Discrete) else (
+            len(self.offsets) if self.discrete else self.size
+        )
+
+    def rows(self, values: np.ndarray, n: int) -> np.ndarray:
+        values = np.asarray(values).reshape(n, -1)
+        if values.shape[1] != self.width:
+            raise FeedbackError(
+                f"input of {values.shape[1]} values per step does not fit space {self.space}"
+            )
+        return values
+
+    def encode(self, values: np.ndarray, n: int) -> np.ndarray:
+        values = self.rows(values, n)
+        if not self.discrete:
+            return values.astype(np.float32)
+        one_hot = np.zeros((n, self.size), dtype=np.float32)
+        one_hot[np.arange(n)[:, None], values.astype(np.int64) + self.offsets] = 1.0
+        return one_hot
+
+    def project(self, values: np.ndarray, n: int, weight: np.ndarray) -> np.ndarray:
+        """This part's share of the first layer for all members: ``(M, n, H)``.
+
+        ``weight`` holds the part's rows of the first layer, ``(M, size, H)``.
+        """
+        values = self.rows(values, n)
+        if not self.discrete:
+            return np.matmul(values.astype(weight.dtype, copy=False), weight)
+        index = values.astype(np.intp, copy=False) + self.offsets
+        return weight[:, index, :].sum(axis=2)
+
+
+class FeatureSpec:
+    """Inputs of a reward model: observation, action and optionally next observation."""
+
+    def __init__(
+        self,
+        observation_space: spaces.Space,
+        action_space: spaces.Space,
+        use_next_obs: bool = False,
+    ) -> None:
+        self.observation_space = observation_space
+        self.action_space = action_space
+        self.use_next_obs = use_next_obs
+        self.parts = [_Part(observation_space), _Part(action_space)]
+        if use_next_obs:
+            self.parts.append(_Part(observation_space))
+        bounds = np.cumsum([0] + [p.size for p in self.parts])
+        self.slices = [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:])]
+        self.dim = int(bounds[-1])
+
+    def _inputs(self, obs, acts, next_obs) -> list[np.ndarray]:
+        if self.use_next_obs:
+            if next_obs is None:
+                raise FeedbackError("this reward model needs next observations")
+            return [obs, acts, next_obs]
+        return [obs, acts]
+
+    def encode(self, obs: np.ndarray, acts: np.ndarray, next_obs: np.ndarray | None = None):
+        """Features of a batch of transitions, float32 ``(n, dim)``.
+
+        The first axis of ``acts`` is the batch; leading axes of ``(N, T, ...)`` arrays
+        may be merged by the caller with ``reshape``.
+        """
+        n = len(acts)
+        inputs = self._inputs(obs, acts, next_obs)
+        return np.concatenate([p.encode(v, n) for p, v in zip(self.parts, inputs)], axis=1)
+
+    def split_first_layer(self, weight: np.ndarray) -> list[np.ndarray]:
+        """Cut a first-layer weight ``(M, dim, H)`` into contiguous per-part blocks."""
+        return [np.ascontiguousarray(weight[:, rows, :]) for rows in self.slices]
+
+    def first_layer(
+        self,
+        obs: np.ndarray,
+        acts: np.ndarray,
+        next_obs: np.ndarray | None,
+        part_weights: list[np.ndarray],
+        bias: np.ndarray,
+    ) -> np.ndarray:
+        """``encode(...) @ weight + bias`` per member, ``(M, n, H)``, without encoding.
+
+        ``part_weights`` comes from :meth:`split_first_layer`.
+        """
+        n = len(acts)
+        inputs = self._inputs(obs, acts, next_obs)
+        out = self.parts[0].project(inputs[0], n, part_weights[0])
+        for part, values, weight in zip(self.parts[1:], inputs[1:], part_weights[1:]):
+            out += part.project(values, n, weight)
+        out += bias
+        return out

@@ -1,0 +1,82 @@
+"""Reward-model files: ``weights.safetensors`` plus a JSON ``card.json``.
+
+Nothing is unpickled: weights are safetensors, everything else is JSON. The card holds
+the sha256 of the weights file, so a truncated or altered file is caught before use.
+Files are written to temporary names and renamed, so a crash never leaves half a model.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import safetensors.torch
+import torch
+
+from feedback.errors import ModelCardError
+
+FORMAT = "rlhf-envs-reward-model"
+FORMAT_VERSION = 1
+CARD_FILE, WEIGHTS_FILE = "card.json", "weights.safetensors"
+REQUIRED = ("env_id", "observation_space", "action_space", "use_next_obs", "ensemble_size",
+            "hidden_sizes", "label_count", "labels_hash", "metrics", "output_mean",
+            "output_std", "weights_sha256")
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def write_model(directory: str | os.PathLike, card: dict, weights: bytes) -> Path:
+    """Write the weights, then the card that vouches for them; return the directory."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    card = {**card, "weights_sha256": hashlib.sha256(weights).hexdigest()}
+    _write_atomic(directory / WEIGHTS_FILE, weights)
+    _write_atomic(directory / CARD_FILE, json.dumps(card, indent=2, sort_keys=True).encode())
+    return directory
+
+
+def read_model(directory: str | os.PathLike) -> tuple[dict, dict[str, torch.Tensor]]:
+    """Read and check a model directory (or its card's path): ``(card, tensors)``."""
+    directory = Path(directory)
+    if directory.name == CARD_FILE:
+        directory = directory.parent
+    where = f"reward model {directory}"
+    card_path, weights_path = directory / CARD_FILE, directory / WEIGHTS_FILE
+    if not card_path.is_file():
+        raise ModelCardError(f"{where}: no {CARD_FILE} there (is it a saved reward model?)")
+    try:
+        card = json.loads(card_path.read_text())
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise ModelCardError(f"{where}: {CARD_FILE} is not valid JSON ({err})") from None
+    if not isinstance(card, dict) or card.get("format") != FORMAT:
+        raise ModelCardError(f"{where}: {CARD_FILE} is not an rlhf-envs reward model card")
+    version = card.get("format_version")
+    if not isinstance(version, int) or version > FORMAT_VERSION:
+        raise ModelCardError(
+            f"{where} has format version {version}; this rlhf-envs reads up to "
+            f"{FORMAT_VERSION} (upgrade rlhf-envs)"
+        )
+    missing = [k for k in REQUIRED if k not in card]
+    if missing:
+        raise ModelCardError(f"{where}: card lacks {', '.join(missing)}")
+    if not weights_path.is_file():
+        raise ModelCardError(f"{where}: {WEIGHTS_FILE} is missing")
+    data = weights_path.read_bytes()
+    if hashlib.sha256(data).hexdigest() != card["weights_sha256"]:
+        raise ModelCardError(
+            f"{where}: {WEIGHTS_FILE} does not match its card (truncated or altered file)"
+        )
+    try:
+        tensors = safetensors.torch.load(data)
+    except Exception as err:  # safetensors raises its own error types for bad headers
+        raise ModelCardError(f"{where}: {WEIGHTS_FILE} is not readable ({err})") from None
+    return card, tensors

@@ -1,0 +1,409 @@
+"""Ensemble Bradley-Terry reward model learned from clip comparisons.
+
+Each member is a small MLP r(s, a[, s']); a clip's predicted return is the sum of r over
+its steps, and P(left preferred) = sigmoid(R_left - R_right) (Christiano et al. 2017).
+All members train at once as batched matrix products, over whole mini-batches of pairs
+and steps: no Python loop over pairs. ``predict`` in the env loop uses a numpy copy of
+the weights with input and output normalisation folded in: three small matrix products.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import safetensors.torch
+import torch
+from gymnasium import spaces
+
+from feedback.errors import FeedbackError, ModelCardError, check_count
+from feedback.features import FeatureSpec, describe_mismatch, space_to_json
+from feedback.model_files import FORMAT, FORMAT_VERSION, read_model, write_model
+from feedback.segments import Segment, stack
+from feedback.teachers import EQUAL, LEFT, RIGHT, SKIP
+
+TARGETS = {LEFT: 1.0, RIGHT: 0.0, EQUAL: 0.5}  # P(left preferred)
+
+
+@dataclass
+class FitReport:
+    """What one call of :meth:`RewardModel.fit` did and how well the result agrees."""
+
+    n_train: int
+    n_heldout: int
+    epochs: int
+    train_loss: float
+    train_agreement: float
+    heldout_agreement: float | None
+    seconds: float
+
+
+def labels_hash(segments: Sequence[Segment], pairs: np.ndarray, answers: Sequence[str]) -> str:
+    """sha256 of the labelled pairs (segment ids and answers), order-independent."""
+    rows = sorted(
+        f"{segments[i].id}|{segments[j].id}|{a}" for (i, j), a in zip(pairs.tolist(), answers)
+    )
+    return hashlib.sha256("\n".join(rows).encode()).hexdigest()
+
+
+def heldout_mask(
+    segments: Sequence[Segment], pairs: np.ndarray, fraction: float
+) -> np.ndarray:
+    """Which labelled pairs are held out: decided by a hash of the pair's segment ids.
+
+    The same pair stays held out across refits as labels accumulate, so the held-out
+    agreement is always measured on labels the (warm-started) model never trained on.
+    """
+    keys = [f"{segments[i].id}|{segments[j].id}".encode() for i, j in pairs.tolist()]
+    draws = np.array([int.from_bytes(hashlib.sha256(k).digest()[:8], "big") for k in keys])
+    return draws / 2.0**64 < fraction
+
+
+def agreement(left_returns: np.ndarray, right_returns: np.ndarray, answers: Sequence[str]):
+    """Share of strict answers (left/right) whose winner has the higher predicted return."""
+    answers = np.asarray(answers)
+    strict = (answers == LEFT) | (answers == RIGHT)
+    if not strict.any():
+        return None
+    predicted_left = np.asarray(left_returns) > np.asarray(right_returns)
+    return float((predicted_left == (answers == LEFT))[strict].mean())
+
+
+class RewardModel:
+    """An ensemble of MLP reward functions for one env's spaces.
+
+    Parameters: ``ensemble_size`` members with ``hidden_sizes`` ReLU layers each;
+    ``use_next_obs`` adds the next observation to the inputs; ``device`` is where fitting
+    runs (``predict`` always runs on a CPU numpy copy).
+    """
+
+    def __init__(
+        self,
+        observation_space: spaces.Space,
+        action_space: spaces.Space,
+        *,
+        env_id: str = "",
+        ensemble_size: int = 3,
+        hidden_sizes: Sequence[int] = (64, 64),
+        use_next_obs: bool = False,
+        learning_rate: float = 1e-3,
+        weight_decay: float = 1e-4,
+        device: str = "cpu",
+        seed: int | None = 0,
+    ) -> None:
+        self.env_id = env_id
+        self.spec = FeatureSpec(observation_space, action_space, use_next_obs)
+        self.ensemble_size = check_count("ensemble size", ensemble_size, 1)
+        self.hidden_sizes = [check_count("hidden size", h, 1) for h in hidden_sizes]
+        self.device = torch.device(device)
+        self.label_count = 0
+        self.labels_hash = ""
+        self.metrics: dict[str, float | None] = {}
+        generator = torch.Generator().manual_seed(0 if seed is None else seed)
+        sizes = [self.spec.dim, *self.hidden_sizes, 1]
+        self.weights, self.biases = [], []
+        for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
+            bound = 1.0 / fan_in**0.5  # nn.Linear's default initialisation, per member
+            w = (torch.rand(self.ensemble_size, fan_in, fan_out, generator=generator) * 2 - 1)
+            b = (torch.rand(self.ensemble_size, 1, fan_out, generator=generator) * 2 - 1)
+            self.weights.append((w * bound).to(self.device).requires_grad_())
+            self.biases.append((b * bound).to(self.device).requires_grad_())
+        self.feature_mean = torch.zeros(self.spec.dim, device=self.device)
+        self.feature_std = torch.ones(self.spec.dim, device=self.device)
+        self.output_mean, self.output_std = 0.0, 1.0
+        self.optimizer = torch.optim.AdamW(
+            self.parameters(), lr=learning_rate, weight_decay=weight_decay
+        )
+        self._rng = np.random.default_rng(seed)
+        self._refresh_numpy()
+
+    @property
+    def observation_space(self) -> spaces.Space:
+        return self.spec.observation_space
+
+    @property
+    def action_space(self) -> spaces.Space:
+        return self.spec.action_space
+
+    def parameters(self) -> list[torch.Tensor]:
+        return [*self.weights, *self.biases]
+
+    # ------------------------------------------------------------------ torch path
+    def _members(self, features: torch.Tensor) -> torch.Tensor:
+        """Per-member rewards of features ``(M, n, dim)`` -> ``(M, n)``."""
+        h = (features - self.feature_mean) / self.feature_std
+        last = len(self.weights) - 1
+        for k, (w, b) in enumerate(zip(self.weights, self.biases)):
+            h = torch.baddbmm(b, h, w)
+            if k < last:
+                h = torch.relu(h)
+        return h.squeeze(-1)
+
+    def _transitions(self, segments: Sequence[Segment]) -> tuple:
+        """Segments' obs, acts and next_obs (or None) with steps merged into the batch axis."""
+
+        def merged(name: str) -> np.ndarray:
+            array = stack(segments, name)
+            return array.reshape(-1, *array.shape[2:])
+
+        next_obs = merged("next_obs") if self.spec.use_next_obs else None
+        return merged("obs"), merged("acts"), next_obs
+
+    def _segment_features(self, segments: Sequence[Segment]) -> torch.Tensor:
+        n, steps = len(segments), len(segments[0])
+        obs, acts, next_obs = self._transitions(segments)
+        flat = self.spec.encode(obs, acts, next_obs)
+        return torch.from_numpy(flat.reshape(n, steps, -1)).to(self.device)
+
+    def member_returns(self, segments: Sequence[Segment]) -> np.ndarray:
+        """Each member's predicted (unnormalised) return of each segment: ``(M, N)``."""
+        feats = self._segment_features(segments)
+        n, steps, dim = feats.shape
+        with torch.no_grad():
+            r = self._members(feats.reshape(1, n * steps, dim).expand(self.ensemble_size, -1, -1))
+        return r.reshape(self.ensemble_size, n, steps).sum(-1).cpu().numpy()
+
+    # ------------------------------------------------------------------ fitting
+    def fit(
+        self,
+        segments: Sequence[Segment],
+        pairs: np.ndarray,
+        answers: Sequence[str],
+        *,
+        epochs: int = 50,
+        batch_size: int = 64,
+        heldout_fraction: float = 0.1,
+        weights: np.ndarray | None = None,
+    ) -> FitReport:
+        """Fit on labelled pairs ``segments[pairs[k, 0]]`` vs ``segments[pairs[k, 1]]``.
+
+        ``answers[k]`` is left/right/equal (``equal`` is a 0.5 target); skips are left
+        out. ``weights`` scale each label's loss (e.g. by annotator reliability). About
+        ``heldout_fraction`` of the pairs, chosen by :func:`heldout_mask`, is kept out of
+        training to measure agreement. Training continues from the current weights.
+        """
+        started = time.perf_counter()
+        epochs = check_count("epochs", epochs, 1)
+        batch_size = check_count("batch size", batch_size, 1)
+        if not 0 <= heldout_fraction < 1:
+            raise FeedbackError(f"heldout_fraction must be in [0, 1), got {heldout_fraction}")
+        pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
+        if len(pairs) != len(answers):
+            raise FeedbackError(f"{len(pairs)} pairs but {len(answers)} answers")
+        unknown = set(answers) - {LEFT, RIGHT, EQUAL, SKIP}
+        if unknown:
+            raise FeedbackError(f"unknown answers {sorted(unknown)}; use left/right/equal/skip")
+        weights = np.ones(len(pairs)) if weights is None else np.asarray(weights, np.float64)
+        keep = np.array([a != SKIP for a in answers], dtype=bool)
+        pairs, weights = pairs[keep], weights[keep]
+        answers = [a for a in answers if a != SKIP]
+        if not len(pairs):
+            raise FeedbackError("no usable labels to fit on (all skipped or none given)")
+        targets = np.array([TARGETS[a] for a in answers], dtype=np.float32)
+
+        in_heldout = heldout_mask(segments, pairs, heldout_fraction)
+        heldout, train = np.flatnonzero(in_heldout), np.flatnonzero(~in_heldout)
+        if not len(train):  # a handful of labels, all drawn for held-out: train on them
+            heldout, train = heldout[:0], heldout
+
+        # Features only of the segments that are used, indexed by position in `used`.
+        used, pair_index = np.unique(pairs, return_inverse=True)
+        pair_index = pair_index.reshape(-1, 2)
+        feats = self._segment_features([segments[i] for i in used])
+        train_feats = feats[np.unique(pair_index[train])].reshape(-1, feats.shape[-1])
+        self.feature_mean = train_feats.mean(0)
+        self.feature_std = train_feats.std(0).clamp_min(1e-6)
+
+        t_pairs = torch.from_numpy(pair_index[train]).to(self.device)
+        t_targets = torch.from_numpy(targets[train]).to(self.device)
+        t_weights = torch.from_numpy(weights[train].astype(np.float32)).to(self.device)
+        members, n_train = self.ensemble_size, len(train)
+        steps, dim = feats.shape[1], feats.shape[2]
+        loss_sum = 0.0
+        for _ in range(epochs):
+            # Each member sees the pairs in its own order (a cheap source of diversity).
+            perm = torch.from_numpy(
+                np.argsort(self._rng.random((members, n_train)), axis=1)
+            ).to(self.device)
+            loss_sum = 0.0
+            for begin in range(0, n_train, batch_size):
+                idx = perm[:, begin : begin + batch_size]  # (M, b)
+                b = idx.shape[1]
+                x = feats[t_pairs[idx]].reshape(members, b * 2 * steps, dim)
+                returns = self._members(x).reshape(members, b, 2, steps).sum(-1)
+                logits = returns[..., 0] - returns[..., 1]
+                loss = torch.nn.functional.binary_cross_entropy_with_logits(
+                    logits, t_targets[idx], weight=t_weights[idx]
+                )
+                self.optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                self.optimizer.step()
+                loss_sum += loss.item() * b
+
+        with torch.no_grad():
+            flat = feats.reshape(1, -1, dim).expand(members, -1, -1)
+            rewards = self._members(flat).reshape(members, len(used), steps)
+            mean_reward = rewards.mean(0)  # the ensemble's reward per step
+            self.output_mean = float(mean_reward[np.unique(pair_index[train])].mean())
+            self.output_std = max(float(mean_reward[np.unique(pair_index[train])].std()), 1e-6)
+            seg_returns = mean_reward.sum(-1).cpu().numpy()
+        self._refresh_numpy()
+
+        def split_agreement(rows: np.ndarray) -> float | None:
+            if not len(rows):
+                return None
+            r = seg_returns[pair_index[rows]]
+            return agreement(r[:, 0], r[:, 1], [answers[k] for k in rows])
+
+        self.label_count = len(pairs)
+        self.labels_hash = labels_hash(segments, pairs, answers)
+        report = FitReport(
+            n_train=n_train,
+            n_heldout=len(heldout),
+            epochs=epochs,
+            train_loss=loss_sum / max(n_train, 1),
+            train_agreement=split_agreement(train),
+            heldout_agreement=split_agreement(heldout),
+            seconds=time.perf_counter() - started,
+        )
+        self.metrics = {k: v for k, v in asdict(report).items() if k != "seconds"}
+        return report
+
+    # ------------------------------------------------------------------ numpy fast path
+    def _refresh_numpy(self) -> None:
+        """Copy the weights to float32 numpy, input and output normalisation folded in."""
+        f32 = np.float32
+        with torch.no_grad():
+            ws = [w.detach().cpu().double().numpy() for w in self.weights]
+            bs = [b.detach().cpu().double().numpy() for b in self.biases]
+            mean = self.feature_mean.cpu().double().numpy()
+            std = self.feature_std.cpu().double().numpy()
+        # (x - mean) / std @ W + b  ==  x @ (W / std) + (b - mean / std @ W)
+        first = ws[0] / std[None, :, None]
+        first_bias = bs[0] - np.einsum("d,mdh->mh", mean, first)[:, None, :]
+        self._np_first = (self.spec.split_first_layer(first.astype(f32)), first_bias.astype(f32))
+        self._np_hidden = [(w.astype(f32), b.astype(f32)) for w, b in zip(ws[1:-1], bs[1:-1])]
+        # Output: (mean over members - output_mean) / output_std, folded into the last layer.
+        m = self.ensemble_size
+        self._np_out = (
+            (ws[-1] / (m * self.output_std)).astype(f32),
+            f32((bs[-1].mean() - self.output_mean) / self.output_std),
+        )
+
+    def predict(
+        self, obs: np.ndarray, acts: np.ndarray, next_obs: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Normalised ensemble-mean reward of a batch of ``n`` transitions: ``(n,)``.
+
+        The first axis of each input is the batch (a single transition is a batch of 1).
+        """
+        h = self.spec.first_layer(obs, acts, next_obs, *self._np_first)
+        np.maximum(h, 0.0, out=h)
+        for w, b in self._np_hidden:
+            h = np.matmul(h, w)
+            h += b
+            np.maximum(h, 0.0, out=h)
+        w, b = self._np_out
+        return np.matmul(h, w).sum(axis=0)[:, 0] + b
+
+    def segment_returns(self, segments: Sequence[Segment]) -> np.ndarray:
+        """Predicted (normalised) return of each segment, shape ``(N,)``."""
+        n, steps = len(segments), len(segments[0])
+        obs, acts, next_obs = self._transitions(segments)
+        return self.predict(obs, acts, next_obs).reshape(n, steps).sum(1)
+
+    def agreement(self, left: Sequence[Segment], right: Sequence[Segment], answers) -> float | None:
+        """Share of strict answers on pairs ``(left[i], right[i])`` the model agrees with."""
+        return agreement(self.segment_returns(left), self.segment_returns(right), answers)
+
+    # ------------------------------------------------------------------ files
+    def card(self) -> dict:
+        return {
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
+            "env_id": self.env_id,
+            "observation_space": space_to_json(self.observation_space),
+            "action_space": space_to_json(self.action_space),
+            "use_next_obs": self.spec.use_next_obs,
+            "ensemble_size": self.ensemble_size,
+            "hidden_sizes": self.hidden_sizes,
+            "label_count": self.label_count,
+            "labels_hash": self.labels_hash,
+            "metrics": self.metrics,
+            "output_mean": self.output_mean,
+            "output_std": self.output_std,
+        }
+
+    def save(self, directory: str | os.PathLike) -> Path:
+        """Write ``weights.safetensors`` and ``card.json`` into ``directory``."""
+        tensors = {f"weight.{k}": w.detach() for k, w in enumerate(self.weights)}
+        tensors |= {f"bias.{k}": b.detach() for k, b in enumerate(self.biases)}
+        tensors |= {"feature_mean": self.feature_mean, "feature_std": self.feature_std}
+        return write_model(directory, self.card(), safetensors.torch.save(
+            {k: v.cpu().contiguous() for k, v in tensors.items()}
+        ))
+
+    @classmethod
+    def load(
+        cls,
+        directory: str | os.PathLike,
+        *,
+        env_id: str | None = None,
+        observation_space: spaces.Space | None = None,
+        action_space: spaces.Space | None = None,
+        device: str = "cpu",
+    ) -> RewardModel:
+        """Load a saved model; if an env's id or spaces are given, check the model fits."""
+        card, tensors = read_model(directory)
+        where = f"reward model {directory}"
+        if env_id is not None and card["env_id"] and card["env_id"] != env_id:
+            raise ModelCardError(f"{where} was trained for {card['env_id']}, not {env_id}")
+        for name, space in (("observation space", observation_space),
+                            ("action space", action_space)):
+            if space is not None:
+                key = name.replace(" ", "_")
+                problem = describe_mismatch(name, card[key], space_to_json(space))
+                if problem:
+                    raise ModelCardError(f"{where}: {problem}")
+        model = cls(
+            observation_space or _space_from_json(card["observation_space"]),
+            action_space or _space_from_json(card["action_space"]),
+            env_id=card["env_id"],
+            ensemble_size=card["ensemble_size"],
+            hidden_sizes=card["hidden_sizes"],
+            use_next_obs=card["use_next_obs"],
+            device=device,
+        )
+        try:
+            with torch.no_grad():
+                for k, (w, b) in enumerate(zip(model.weights, model.biases)):
+                    w.copy_(tensors[f"weight.{k}"])
+                    b.copy_(tensors[f"bias.{k}"])
+                model.feature_mean = tensors["feature_mean"].to(model.device)
+                model.feature_std = tensors["feature_std"].to(model.device)
+        except (KeyError, RuntimeError) as err:
+            raise ModelCardError(f"{where}: weights do not match its card ({err})") from None
+        model.output_mean, model.output_std = card["output_mean"], card["output_std"]
+        model.label_count, model.labels_hash = card["label_count"], card["labels_hash"]
+        model.metrics = card["metrics"]
+        model._refresh_numpy()
+        return model
+
+
+def _space_from_json(desc: dict) -> spaces.Space:
+    """Rebuild a space from its card description (bounds are not kept, nor needed)."""
+    kind = desc.get("type")
+    if kind == "Box":
+        return spaces.Box(-np.inf, np.inf, shape=tuple(desc["shape"]), dtype=desc["dtype"])
+    if kind == "Discrete":
+        return spaces.Discrete(desc["n"], start=desc.get("start", 0))
+    if kind == "MultiDiscrete":
+        return spaces.MultiDiscrete(desc["nvec"])
+    if kind == "MultiBinary":
+        return spaces.MultiBinary(desc["shape"])
+    raise ModelCardError(f"model card names an unknown space type {kind!r}")

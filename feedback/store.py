@@ -1,0 +1,377 @@
+"""FeedbackStore: segments, queries, labels and annotators in one SQLite file.
+
+Production data rules: every label is committed (WAL, ``synchronous=FULL``) before the
+call that records it returns, so a crash or SIGKILL loses nothing acknowledged. The
+schema is versioned (``PRAGMA user_version``) and the file is marked as ours
+(``PRAGMA application_id``); a newer, damaged or foreign file raises :class:`StoreError`
+before anything is written. Segment arrays are stored as safetensors bytes with a sha256
+checksum, never pickled.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import safetensors.numpy
+
+from feedback.errors import FeedbackError, StoreError
+from feedback.label_io import read_label_lines
+from feedback.segments import Segment
+from feedback.teachers import ANSWERS
+
+SCHEMA_VERSION = 1
+APPLICATION_ID = 0x524C4846  # "RLHF"
+SQLITE_HEADER = b"SQLite format 3\x00"
+MAX_NAME_LENGTH = 64
+
+SCHEMA = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE segments (
+    id TEXT PRIMARY KEY, env_id TEXT NOT NULL, source TEXT NOT NULL, episode INTEGER NOT NULL,
+    start INTEGER NOT NULL, length INTEGER NOT NULL, arrays BLOB NOT NULL,
+    checksum TEXT NOT NULL, created REAL NOT NULL);
+CREATE TABLE annotators (
+    id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,
+    kind TEXT NOT NULL CHECK (kind IN ('teacher', 'human')), created REAL NOT NULL);
+CREATE TABLE queries (
+    id INTEGER PRIMARY KEY, left_id TEXT NOT NULL REFERENCES segments(id),
+    right_id TEXT NOT NULL REFERENCES segments(id), strategy TEXT NOT NULL,
+    iteration INTEGER NOT NULL, created REAL NOT NULL, UNIQUE (left_id, right_id));
+CREATE TABLE labels (
+    id INTEGER PRIMARY KEY, query_id INTEGER NOT NULL REFERENCES queries(id),
+    answer TEXT NOT NULL CHECK (answer IN ('left', 'right', 'equal', 'skip')),
+    annotator_id INTEGER NOT NULL REFERENCES annotators(id), seconds REAL NOT NULL,
+    created REAL NOT NULL, kind TEXT NOT NULL DEFAULT 'compare');
+CREATE INDEX labels_by_query ON labels (query_id);
+"""
+
+
+@dataclass(frozen=True)
+class Query:
+    """A pair of stored segments to compare."""
+
+    id: int
+    left_id: str
+    right_id: str
+    strategy: str
+    iteration: int
+
+
+@dataclass(frozen=True)
+class Label:
+    """One answer to a query, by a teacher or a person."""
+
+    id: int
+    query_id: int
+    left_id: str
+    right_id: str
+    answer: str
+    annotator: str
+    annotator_kind: str
+    seconds: float
+    created: float
+    kind: str
+
+
+def check_annotator_name(name: str) -> str:
+    """Annotator names are 1-64 printable characters (they end up in reports and logs)."""
+    if not isinstance(name, str) or not name.strip():
+        raise FeedbackError("annotator name must not be empty")
+    if len(name) > MAX_NAME_LENGTH:
+        raise FeedbackError(f"annotator name is longer than {MAX_NAME_LENGTH} characters")
+    if not name.isprintable():
+        raise FeedbackError(f"annotator name {name!r} contains control characters")
+    return name
+
+
+def encode_segment(segment: Segment) -> bytes:
+    """Segment arrays as safetensors bytes (no pickle)."""
+    arrays = {
+        "obs": segment.obs, "acts": segment.acts, "next_obs": segment.next_obs,
+        "true_rewards": segment.true_rewards,
+    }
+    arrays |= {f"reward_terms.{k}": v for k, v in segment.reward_terms.items()}
+    if segment.render_states is not None:
+        arrays["render_states"] = segment.render_states
+    return safetensors.numpy.save({k: np.ascontiguousarray(v) for k, v in arrays.items()})
+
+
+def decode_segment(row: sqlite3.Row) -> Segment:
+    arrays = safetensors.numpy.load(row["arrays"])
+    terms = {k.split(".", 1)[1]: v for k, v in arrays.items() if k.startswith("reward_terms.")}
+    return Segment(
+        obs=arrays["obs"], acts=arrays["acts"], next_obs=arrays["next_obs"],
+        true_rewards=arrays["true_rewards"], reward_terms=terms,
+        render_states=arrays.get("render_states"), env_id=row["env_id"],
+        source=row["source"], episode=row["episode"], start=row["start"], id=row["id"],
+    )
+
+
+class FeedbackStore:
+    """One SQLite file holding a run's feedback; safe to share between threads."""
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        self.path = Path(path)
+        self._lock = threading.RLock()
+        self._db = self._open()
+
+    # ------------------------------------------------------------------ opening
+    def _open(self) -> sqlite3.Connection:
+        where = f"{self.path}"
+        if self.path.is_dir():
+            raise StoreError(f"{where} is a directory, not a feedback store file")
+        if self.path.exists() and self.path.stat().st_size > 0:
+            with open(self.path, "rb") as f:
+                if f.read(len(SQLITE_HEADER)) != SQLITE_HEADER:
+                    raise StoreError(f"{where} is not a feedback store (not an SQLite file)")
+        try:
+            db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        except sqlite3.Error as err:
+            raise StoreError(f"cannot open feedback store {where}: {err}") from None
+        db.row_factory = sqlite3.Row
+        try:
+            app_id = db.execute("PRAGMA application_id").fetchone()[0]
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+            tables = db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+            if tables and app_id != APPLICATION_ID:
+                raise StoreError(f"{where} is an SQLite file but not an rlhf-envs feedback store")
+            if version > SCHEMA_VERSION:
+                raise StoreError(
+                    f"{where} has schema version {version}, newer than this rlhf-envs "
+                    f"reads ({SCHEMA_VERSION}); upgrade rlhf-envs to use it"
+                )
+            check = db.execute("PRAGMA quick_check").fetchone()[0]
+            if check != "ok":
+                raise StoreError(f"{where} is damaged ({check}); restore it from a backup")
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=FULL")
+            db.execute("PRAGMA foreign_keys=ON")
+            if not tables:
+                self._create(db)
+        except sqlite3.DatabaseError as err:
+            db.close()
+            raise StoreError(f"{where} is damaged or not a feedback store ({err})") from None
+        except StoreError:
+            db.close()
+            raise
+        return db
+
+    @staticmethod
+    def _create(db: sqlite3.Connection) -> None:
+        db.execute("BEGIN")
+        # executescript() would commit on its own; run the statements inside one transaction.
+        for statement in filter(str.strip, SCHEMA.split(";")):
+            db.execute(statement)
+        db.execute("INSERT INTO meta VALUES ('created', ?)", (str(time.time()),))
+        db.execute(f"PRAGMA application_id={APPLICATION_ID}")
+        db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        db.execute("COMMIT")
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def __enter__(self) -> FeedbackStore:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def _transaction(self, work):
+        """Run ``work(db)`` in one committed transaction (all or nothing)."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                result = work(self._db)
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+            return result
+
+    def _query(self, sql: str, params: Sequence = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            return self._db.execute(sql, params).fetchall()
+
+    # ------------------------------------------------------------------ segments
+    def add_segments(self, segments: Iterable[Segment]) -> None:
+        """Store segments (already stored ids are left as they are)."""
+        now = time.time()
+        rows = []
+        for s in segments:
+            blob = encode_segment(s)
+            rows.append((s.id, s.env_id, s.source, s.episode, s.start, len(s), blob,
+                         hashlib.sha256(blob).hexdigest(), now))
+        self._transaction(lambda db: db.executemany(
+            "INSERT OR IGNORE INTO segments VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows))
+
+    def get_segments(self, ids: Sequence[str]) -> list[Segment]:
+        """Segments by id, in the order asked; checksums are verified."""
+        found = {}
+        for begin in range(0, len(ids), 500):
+            chunk = list(ids[begin : begin + 500])
+            marks = ",".join("?" * len(chunk))
+            for row in self._query(f"SELECT * FROM segments WHERE id IN ({marks})", chunk):
+                if hashlib.sha256(row["arrays"]).hexdigest() != row["checksum"]:
+                    raise StoreError(f"{self.path}: segment {row['id']} is damaged (checksum)")
+                found[row["id"]] = decode_segment(row)
+        missing = [i for i in ids if i not in found]
+        if missing:
+            raise StoreError(f"{self.path}: no segment {missing[0]} in the store")
+        return [found[i] for i in ids]
+
+    def segment_ids(self) -> list[str]:
+        return [r[0] for r in self._query("SELECT id FROM segments ORDER BY rowid")]
+
+    def env_ids(self) -> set[str]:
+        return {r[0] for r in self._query("SELECT DISTINCT env_id FROM segments")}
+
+    # ------------------------------------------------------------------ queries
+    def add_queries(
+        self, pairs: Iterable[tuple[str, str]], strategy: str = "uniform", iteration: int = 0
+    ) -> list[int]:
+        """Record pairs of segment ids to ask about; a pair already asked keeps its id."""
+        def work(db: sqlite3.Connection) -> list[int]:
+            ids = []
+            for left, right in pairs:
+                db.execute(
+                    "INSERT OR IGNORE INTO queries (left_id, right_id, strategy, iteration, "
+                    "created) VALUES (?, ?, ?, ?, ?)", (left, right, strategy, iteration,
+                                                        time.time()))
+                ids.append(db.execute("SELECT id FROM queries WHERE left_id=? AND right_id=?",
+                                      (left, right)).fetchone()[0])
+            return ids
+
+        try:
+            return self._transaction(work)
+        except sqlite3.IntegrityError:
+            raise FeedbackError("a query names a segment that is not in the store") from None
+
+    def asked_pairs(self) -> set[frozenset[str]]:
+        """Every pair already queried, in either order."""
+        return {frozenset(r) for r in self._query("SELECT left_id, right_id FROM queries")}
+
+    def pending_queries(self) -> list[Query]:
+        """Queries with no label yet, oldest first."""
+        rows = self._query(
+            "SELECT q.* FROM queries q WHERE NOT EXISTS "
+            "(SELECT 1 FROM labels l WHERE l.query_id = q.id) ORDER BY q.id")
+        return [Query(r["id"], r["left_id"], r["right_id"], r["strategy"], r["iteration"])
+                for r in rows]
+
+    # ------------------------------------------------------------------ annotators and labels
+    def _annotator(self, db: sqlite3.Connection, name: str, kind: str) -> int:
+        check_annotator_name(name)
+        if kind not in ("teacher", "human"):
+            raise FeedbackError(f"annotator kind must be 'teacher' or 'human', not {kind!r}")
+        db.execute("INSERT OR IGNORE INTO annotators (name, kind, created) VALUES (?, ?, ?)",
+                   (name, kind, time.time()))
+        return db.execute("SELECT id FROM annotators WHERE name=?", (name,)).fetchone()[0]
+
+    def add_label(self, query_id: int, answer: str, annotator: str, *,
+                  annotator_kind: str = "teacher", seconds: float = 0.0,
+                  kind: str = "compare") -> int:
+        """Record one answer; it is on disk when this returns. Returns the label id."""
+        return self.add_labels([(query_id, answer)], annotator, annotator_kind=annotator_kind,
+                               seconds=seconds, kind=kind)[0]
+
+    def add_labels(self, answers: Iterable[tuple[int, str]], annotator: str, *,
+                   annotator_kind: str = "teacher", seconds: float = 0.0,
+                   kind: str = "compare", created: float | None = None) -> list[int]:
+        """Record ``(query_id, answer)`` pairs in one transaction; returns label ids."""
+        answers = list(answers)
+        for _, answer in answers:
+            if answer not in ANSWERS:
+                raise FeedbackError(f"unknown answer {answer!r}; use one of {', '.join(ANSWERS)}")
+
+        def work(db: sqlite3.Connection) -> list[int]:
+            who = self._annotator(db, annotator, annotator_kind)
+            stamp = time.time() if created is None else created
+            return [db.execute(
+                "INSERT INTO labels (query_id, answer, annotator_id, seconds, created, kind) "
+                "VALUES (?, ?, ?, ?, ?, ?)", (q, a, who, seconds, stamp, kind)).lastrowid
+                for q, a in answers]
+
+        try:
+            return self._transaction(work)
+        except sqlite3.IntegrityError:
+            raise FeedbackError("a label names a query that is not in the store") from None
+
+    def labels(self) -> list[Label]:
+        rows = self._query(
+            "SELECT l.id, l.query_id, q.left_id, q.right_id, l.answer, a.name, a.kind, "
+            "l.seconds, l.created, l.kind FROM labels l JOIN queries q ON q.id = l.query_id "
+            "JOIN annotators a ON a.id = l.annotator_id ORDER BY l.id")
+        return [Label(*row) for row in rows]
+
+    def label_count(self) -> int:
+        return self._query("SELECT count(*) FROM labels")[0][0]
+
+    def labelled_pairs(self) -> tuple[list[Segment], np.ndarray, list[str]]:
+        """What a reward model fits on: ``(segments, pairs (N, 2) into segments, answers)``."""
+        labels = self.labels()
+        ids = sorted({i for lab in labels for i in (lab.left_id, lab.right_id)})
+        position = {segment_id: k for k, segment_id in enumerate(ids)}
+        pairs = np.array([[position[lab.left_id], position[lab.right_id]] for lab in labels],
+                         dtype=np.int64).reshape(-1, 2)
+        return self.get_segments(ids), pairs, [lab.answer for lab in labels]
+
+    # ------------------------------------------------------------------ JSON Lines
+    def export_labels(self, path: str | os.PathLike) -> int:
+        """Write every label as one JSON object per line; returns the count."""
+        labels = self.labels()
+        tmp = Path(str(path) + ".tmp")
+        with open(tmp, "w") as f:
+            for lab in labels:
+                f.write(json.dumps({
+                    "left": lab.left_id, "right": lab.right_id, "answer": lab.answer,
+                    "annotator": lab.annotator, "annotator_kind": lab.annotator_kind,
+                    "seconds": lab.seconds, "created": lab.created, "kind": lab.kind,
+                }) + "\n")
+        os.replace(tmp, path)
+        return len(labels)
+
+    def import_labels(self, path: str | os.PathLike) -> int:
+        """Add labels from a JSON Lines export; all or nothing. Returns how many were new.
+
+        The segments they name must already be in this store. A label already present
+        (same pair, annotator and time) is not added again.
+        """
+        records = read_label_lines(path)
+        known = set(self.segment_ids())
+        for line, rec in records:
+            for side in ("left", "right"):
+                if rec[side] not in known:
+                    raise FeedbackError(
+                        f"{path}:{line}: segment {rec[side]} is not in {self.path}")
+        existing = {(lab.left_id, lab.right_id, lab.annotator, lab.created)
+                    for lab in self.labels()}
+
+        def work(db: sqlite3.Connection) -> int:
+            added = 0
+            for _, rec in records:
+                if (rec["left"], rec["right"], rec["annotator"], rec["created"]) in existing:
+                    continue
+                who = self._annotator(db, rec["annotator"], rec["annotator_kind"])
+                db.execute("INSERT OR IGNORE INTO queries (left_id, right_id, strategy, "
+                           "iteration, created) VALUES (?, ?, 'imported', 0, ?)",
+                           (rec["left"], rec["right"], rec["created"]))
+                query = db.execute("SELECT id FROM queries WHERE left_id=? AND right_id=?",
+                                   (rec["left"], rec["right"])).fetchone()[0]
+                db.execute("INSERT INTO labels (query_id, answer, annotator_id, seconds, "
+                           "created, kind) VALUES (?, ?, ?, ?, ?, ?)",
+                           (query, rec["answer"], who, rec["seconds"], rec["created"],
+                            rec["kind"]))
+                added += 1
+            return added
+
+        return self._transaction(work)

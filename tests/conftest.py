@@ -1,0 +1,66 @@
+"""Shared fixtures: headless settings and small real datasets."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+os.environ.setdefault("MUJOCO_GL", "egl")
+
+import gymnasium as gym  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from feedback.segments import Segment, cut_segments  # noqa: E402
+
+
+def halfcheetah_segments(seed: int, episodes: int, steps: int = 1000) -> list[Segment]:
+    """HalfCheetah-v5 clips from a random policy and from open-loop gaits.
+
+    Every third episode is random; the others follow a sine gait of random frequency
+    and phases, some of which run forward and some backward, so true returns spread.
+    """
+    env = gym.make("HalfCheetah-v5")
+    rng = np.random.default_rng(seed)
+    segments = []
+    for episode in range(episodes):
+        obs, _ = env.reset(seed=seed * 1000 + episode)
+        env.action_space.seed(seed * 1000 + episode)
+        freq, phase = rng.uniform(1, 4), rng.uniform(0, 2 * np.pi, 6)
+        observations, actions, rewards, forward, ctrl = [obs], [], [], [], []
+        for t in range(steps):
+            if episode % 3 == 0:
+                action = env.action_space.sample()
+            else:
+                action = np.sin(2 * np.pi * freq * t * 0.05 + phase).astype(np.float32)
+            obs, reward, _, _, info = env.step(action)
+            observations.append(obs)
+            actions.append(action)
+            rewards.append(reward)
+            forward.append(info["reward_forward"])
+            ctrl.append(info["reward_ctrl"])
+        segments += cut_segments(
+            np.array(observations), np.array(actions), np.array(rewards),
+            reward_terms={"forward": np.array(forward), "ctrl": np.array(ctrl)},
+            env_id="HalfCheetah-v5", source="random" if episode % 3 == 0 else "gait",
+            episode=episode,
+        )
+    env.close()
+    return segments
+
+
+@pytest.fixture(scope="session")
+def cheetah_train() -> list[Segment]:
+    return halfcheetah_segments(seed=0, episodes=12)
+
+
+@pytest.fixture(scope="session")
+def cheetah_test() -> list[Segment]:
+    return halfcheetah_segments(seed=1, episodes=12)
+
+
+def one_line(err: BaseException) -> str:
+    """The message of an error users see; it must fit on one line."""
+    message = str(err.value if hasattr(err, "value") else err)
+    assert message and "\n" not in message, message
+    return message
