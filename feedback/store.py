@@ -151,7 +151,8 @@ class FeedbackStore:
                 )
             check = db.execute("PRAGMA quick_check").fetchone()[0]
             if check != "ok":
-                raise StoreError(f"{where} is damaged ({check}); restore it from a backup")
+                detail = " ".join(check.replace("*** in database main ***", "").split())
+                raise StoreError(f"{where} is damaged ({detail}); restore it from a backup")
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=FULL")
             db.execute("PRAGMA foreign_keys=ON")

@@ -127,5 +127,9 @@ def make_teacher(name: str, seed: int | None = None, **overrides: float) -> Synt
         raise FeedbackError(
             f"unknown teacher {name!r}; choose one of: {', '.join(TEACHER_PRESETS)}"
         )
+    unknown = set(overrides) - {"beta", "gamma", "eps_mistake", "eps_skip", "eps_equal"}
+    if unknown:
+        raise FeedbackError(f"unknown teacher parameter {sorted(unknown)[0]!r}; use beta, "
+                            "gamma, eps_mistake, eps_skip or eps_equal")
     params = {**TEACHER_PRESETS[name], **overrides}
     return SyntheticTeacher(name=name, seed=seed, **params)

@@ -1,0 +1,166 @@
+import json
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import one_line
+
+from feedback.errors import FeedbackError, StoreError
+from feedback.segments import cut_segments
+from feedback.store import FeedbackStore
+
+
+def make_segments(n=8, length=10):
+    rng = np.random.default_rng(0)
+    steps = n * length
+    return cut_segments(
+        rng.normal(size=(steps + 1, 5)), rng.normal(size=(steps, 2)), rng.normal(size=steps),
+        reward_terms={"forward": rng.normal(size=steps)},
+        render_states=rng.normal(size=(steps, 3)), length=length, env_id="Toy-v0",
+        source="random")
+
+
+def test_segments_queries_and_labels_round_trip(tmp_path):
+    segments = make_segments()
+    path = tmp_path / "feedback.db"
+    with FeedbackStore(path) as store:
+        store.add_segments(segments)
+        store.add_segments(segments[:2])  # storing again changes nothing
+        queries = store.add_queries([(segments[0].id, segments[1].id),
+                                     (segments[2].id, segments[3].id)], strategy="uniform")
+        assert store.add_queries([(segments[0].id, segments[1].id)]) == queries[:1]
+        store.add_label(queries[0], "right", "alice", annotator_kind="human", seconds=2.5)
+        assert [q.id for q in store.pending_queries()] == [queries[1]]
+    with FeedbackStore(path) as store:  # reopened: everything is there
+        assert store.segment_ids() == [s.id for s in segments]
+        back = store.get_segments([segments[3].id])[0]
+        np.testing.assert_array_equal(back.obs, segments[3].obs)
+        np.testing.assert_array_equal(back.render_states, segments[3].render_states)
+        np.testing.assert_array_equal(back.reward_terms["forward"],
+                                      segments[3].reward_terms["forward"])
+        assert (back.env_id, back.source, back.start) == ("Toy-v0", "random", 30)
+        [label] = store.labels()
+        assert (label.answer, label.annotator, label.annotator_kind, label.seconds) == (
+            "right", "alice", "human", 2.5)
+        fit_segments, pairs, answers = store.labelled_pairs()
+        assert [fit_segments[i].id for i in pairs[0]] == [segments[0].id, segments[1].id]
+        assert answers == ["right"] and store.asked_pairs() == {
+            frozenset((segments[0].id, segments[1].id)), frozenset((segments[2].id,
+                                                                    segments[3].id))}
+
+
+def test_labels_export_and_import_as_json_lines(tmp_path):
+    segments = make_segments()
+    source, target = FeedbackStore(tmp_path / "a.db"), FeedbackStore(tmp_path / "b.db")
+    for store in (source, target):
+        store.add_segments(segments)
+    queries = source.add_queries([(segments[i].id, segments[i + 1].id) for i in range(4)])
+    source.add_labels(zip(queries, ["left", "right", "equal", "skip"]), "oracle")
+    assert source.export_labels(tmp_path / "labels.jsonl") == 4
+    assert target.import_labels(tmp_path / "labels.jsonl") == 4
+    assert target.import_labels(tmp_path / "labels.jsonl") == 0  # no duplicates
+    strip = [(lab.left_id, lab.right_id, lab.answer, lab.annotator) for lab in target.labels()]
+    assert strip == [(lab.left_id, lab.right_id, lab.answer, lab.annotator)
+                     for lab in source.labels()]
+
+    lines = (tmp_path / "labels.jsonl").read_text().splitlines()
+    bad = json.loads(lines[1]) | {"answer": "maybe"}
+    (tmp_path / "bad.jsonl").write_text(lines[0] + "\n" + json.dumps(bad) + "\n")
+    with pytest.raises(FeedbackError) as err:
+        target.import_labels(tmp_path / "bad.jsonl")
+    assert "bad.jsonl:2: unknown answer 'maybe'" in one_line(err)
+    (tmp_path / "bad.jsonl").write_text("{oops\n")
+    with pytest.raises(FeedbackError) as err:
+        target.import_labels(tmp_path / "bad.jsonl")
+    assert "bad.jsonl:1: not valid JSON" in one_line(err)
+    assert len(target.labels()) == 4  # nothing half-imported
+
+
+def test_bad_labels_and_annotators(tmp_path):
+    segments = make_segments()
+    store = FeedbackStore(tmp_path / "f.db")
+    store.add_segments(segments)
+    [query] = store.add_queries([(segments[0].id, segments[1].id)])
+    with pytest.raises(FeedbackError) as err:
+        store.add_label(query, "both", "oracle")
+    assert "unknown answer 'both'" in one_line(err)
+    with pytest.raises(FeedbackError) as err:
+        store.add_label(query, "left", "bob\x1b[31m")
+    assert "control characters" in one_line(err)
+    with pytest.raises(FeedbackError) as err:
+        store.add_label(query + 100, "left", "oracle")
+    assert "not in the store" in one_line(err)
+    with pytest.raises(FeedbackError) as err:
+        store.add_queries([(segments[0].id, "missing")])
+    one_line(err)
+    assert store.label_count() == 0
+
+
+def test_newer_damaged_and_foreign_files_are_refused_untouched(tmp_path):
+    newer = tmp_path / "newer.db"
+    FeedbackStore(newer).close()
+    with sqlite3.connect(newer) as db:
+        db.execute("PRAGMA user_version=99")
+    before = newer.read_bytes()
+    with pytest.raises(StoreError) as err:
+        FeedbackStore(newer)
+    assert "schema version 99" in one_line(err)
+    assert newer.read_bytes() == before
+
+    text = tmp_path / "notes.txt"
+    text.write_text("hello, I am not a database\n")
+    with pytest.raises(StoreError) as err:
+        FeedbackStore(text)
+    assert "not a feedback store" in one_line(err)
+    assert text.read_text() == "hello, I am not a database\n"
+
+    foreign = tmp_path / "other.db"
+    with sqlite3.connect(foreign) as db:
+        db.execute("CREATE TABLE songs (title TEXT)")
+    with pytest.raises(StoreError) as err:
+        FeedbackStore(foreign)
+    assert "not an rlhf-envs feedback store" in one_line(err)
+
+
+def test_damaged_store_is_reported(tmp_path):
+    path = tmp_path / "f.db"
+    with FeedbackStore(path) as store:
+        store.add_segments(make_segments(n=40))
+    with sqlite3.connect(path) as db:
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    data = bytearray(path.read_bytes())
+    page = 4096
+    data[2 * page + 8 : 2 * page + 400] = b"\xff" * 392  # scribble over a b-tree page
+    path.write_bytes(bytes(data))
+    with pytest.raises(StoreError) as err:
+        FeedbackStore(path)
+    assert "damaged" in one_line(err)
+
+
+def test_sigkill_while_writing_loses_no_acknowledged_label(tmp_path):
+    segments = make_segments(n=60)
+    path = tmp_path / "f.db"
+    with FeedbackStore(path) as store:
+        store.add_segments(segments)
+        store.add_queries([(a.id, b.id) for a in segments for b in segments if a.id < b.id])
+    writer = subprocess.Popen(
+        [sys.executable, str(Path(__file__).with_name("store_writer.py")), str(path)],
+        stdout=subprocess.PIPE, text=True, cwd=Path(__file__).parent.parent)
+    acknowledged = []
+    deadline = time.monotonic() + 60
+    while len(acknowledged) < 150 and time.monotonic() < deadline:
+        acknowledged.append(int(writer.stdout.readline()))
+    writer.send_signal(signal.SIGKILL)
+    remaining, _ = writer.communicate()
+    acknowledged += [int(line) for line in remaining.split()]
+    assert writer.returncode == -signal.SIGKILL
+    assert len(acknowledged) >= 150
+    with FeedbackStore(path) as store:  # opens cleanly after the kill
+        stored = {label.id for label in store.labels()}
+        assert set(acknowledged) <= stored
+        assert len(store.pending_queries()) == 60 * 59 // 2 - len(stored)
