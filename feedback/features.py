@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 from gymnasium import spaces
 
-from feedback.errors import FeedbackError
+from feedback.errors import FeedbackError, ModelCardError
 
 SUPPORTED = (spaces.Box, spaces.Discrete, spaces.MultiDiscrete, spaces.MultiBinary)
 
@@ -42,6 +42,20 @@ def describe_mismatch(name: str, expected: dict, actual: dict) -> str | None:
     if a == b:
         return None
     return f"{name} differs: the model was made for {a}, the env has {b}"
+
+
+def space_from_json(desc: dict) -> spaces.Space:
+    """Rebuild a space from its card description (bounds are not kept, nor needed)."""
+    kind = desc.get("type")
+    if kind == "Box":
+        return spaces.Box(-np.inf, np.inf, shape=tuple(desc["shape"]), dtype=desc["dtype"])
+    if kind == "Discrete":
+        return spaces.Discrete(desc["n"], start=desc.get("start", 0))
+    if kind == "MultiDiscrete":
+        return spaces.MultiDiscrete(desc["nvec"])
+    if kind == "MultiBinary":
+        return spaces.MultiBinary(desc["shape"])
+    raise ModelCardError(f"model card names an unknown space type {kind!r}")
 
 
 class _Part:

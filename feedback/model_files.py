@@ -16,6 +16,7 @@ import safetensors.torch
 import torch
 
 from feedback.errors import ModelCardError
+from feedback.features import describe_mismatch, space_to_json
 
 FORMAT = "rlhf-envs-reward-model"
 FORMAT_VERSION = 1
@@ -80,3 +81,17 @@ def read_model(directory: str | os.PathLike) -> tuple[dict, dict[str, torch.Tens
     except Exception as err:  # safetensors raises its own error types for bad headers
         raise ModelCardError(f"{where}: {WEIGHTS_FILE} is not readable ({err})") from None
     return card, tensors
+
+
+def check_card_fits(
+    where: str, card: dict, env_id, observation_space, action_space
+) -> None:
+    """Raise if a card names another env id or other spaces than those given."""
+    if env_id is not None and card["env_id"] and card["env_id"] != env_id:
+        raise ModelCardError(f"{where} was trained for {card['env_id']}, not {env_id}")
+    for name, space in (("observation space", observation_space),
+                        ("action space", action_space)):
+        if space is not None:
+            problem = describe_mismatch(name, card[name.replace(" ", "_")], space_to_json(space))
+            if problem:
+                raise ModelCardError(f"{where}: {problem}")

@@ -22,8 +22,14 @@ import torch
 from gymnasium import spaces
 
 from feedback.errors import FeedbackError, ModelCardError, check_count
-from feedback.features import FeatureSpec, describe_mismatch, space_to_json
-from feedback.model_files import FORMAT, FORMAT_VERSION, read_model, write_model
+from feedback.features import FeatureSpec, space_from_json, space_to_json
+from feedback.model_files import (
+    FORMAT,
+    FORMAT_VERSION,
+    check_card_fits,
+    read_model,
+    write_model,
+)
 from feedback.segments import Segment, stack
 from feedback.teachers import EQUAL, LEFT, RIGHT, SKIP
 
@@ -321,6 +327,15 @@ class RewardModel:
         """Share of strict answers on pairs ``(left[i], right[i])`` the model agrees with."""
         return agreement(self.segment_returns(left), self.segment_returns(right), answers)
 
+    def check_fits(
+        self,
+        env_id: str | None = None,
+        observation_space: spaces.Space | None = None,
+        action_space: spaces.Space | None = None,
+    ) -> None:
+        """Raise :class:`ModelCardError` if this model was made for another env."""
+        check_card_fits("reward model", self.card(), env_id, observation_space, action_space)
+
     # ------------------------------------------------------------------ files
     def card(self) -> dict:
         return {
@@ -360,19 +375,10 @@ class RewardModel:
     ) -> RewardModel:
         """Load a saved model; if an env's id or spaces are given, check the model fits."""
         card, tensors = read_model(directory)
-        where = f"reward model {directory}"
-        if env_id is not None and card["env_id"] and card["env_id"] != env_id:
-            raise ModelCardError(f"{where} was trained for {card['env_id']}, not {env_id}")
-        for name, space in (("observation space", observation_space),
-                            ("action space", action_space)):
-            if space is not None:
-                key = name.replace(" ", "_")
-                problem = describe_mismatch(name, card[key], space_to_json(space))
-                if problem:
-                    raise ModelCardError(f"{where}: {problem}")
+        check_card_fits(f"reward model {directory}", card, env_id, observation_space, action_space)
         model = cls(
-            observation_space or _space_from_json(card["observation_space"]),
-            action_space or _space_from_json(card["action_space"]),
+            observation_space or space_from_json(card["observation_space"]),
+            action_space or space_from_json(card["action_space"]),
             env_id=card["env_id"],
             ensemble_size=card["ensemble_size"],
             hidden_sizes=card["hidden_sizes"],
@@ -387,23 +393,11 @@ class RewardModel:
                 model.feature_mean = tensors["feature_mean"].to(model.device)
                 model.feature_std = tensors["feature_std"].to(model.device)
         except (KeyError, RuntimeError) as err:
-            raise ModelCardError(f"{where}: weights do not match its card ({err})") from None
+            raise ModelCardError(
+                f"reward model {directory}: weights do not match its card ({err})"
+            ) from None
         model.output_mean, model.output_std = card["output_mean"], card["output_std"]
         model.label_count, model.labels_hash = card["label_count"], card["labels_hash"]
         model.metrics = card["metrics"]
         model._refresh_numpy()
         return model
-
-
-def _space_from_json(desc: dict) -> spaces.Space:
-    """Rebuild a space from its card description (bounds are not kept, nor needed)."""
-    kind = desc.get("type")
-    if kind == "Box":
-        return spaces.Box(-np.inf, np.inf, shape=tuple(desc["shape"]), dtype=desc["dtype"])
-    if kind == "Discrete":
-        return spaces.Discrete(desc["n"], start=desc.get("start", 0))
-    if kind == "MultiDiscrete":
-        return spaces.MultiDiscrete(desc["nvec"])
-    if kind == "MultiBinary":
-        return spaces.MultiBinary(desc["shape"])
-    raise ModelCardError(f"model card names an unknown space type {kind!r}")

@@ -1,0 +1,36 @@
+"""Running normalisation of rewards by the spread of their discounted return.
+
+The same scheme as gymnasium's ``NormalizeReward`` and SB3's ``VecNormalize``: keep a
+discounted return per env, track its running variance, divide rewards by its standard
+deviation. A learned reward changes scale at each refit; this keeps the agent's value
+targets steady. One instance serves one env (n=1) or a whole VecEnv.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+class ReturnNormalizer:
+    """Scale rewards of ``n_envs`` envs by the running std of their discounted returns."""
+
+    def __init__(self, n_envs: int = 1, gamma: float = 0.99, epsilon: float = 1e-8) -> None:
+        self.gamma, self.epsilon = gamma, epsilon
+        self.returns = np.zeros(n_envs)
+        self.count, self.mean, self.var = epsilon, 0.0, 1.0
+
+    def _update(self, batch: np.ndarray) -> None:
+        # Chan et al.'s parallel variance update, as in SB3's RunningMeanStd.
+        b_mean, b_var, b_count = batch.mean(), batch.var(), len(batch)
+        delta, total = b_mean - self.mean, self.count + b_count
+        self.mean += delta * b_count / total
+        m2 = self.var * self.count + b_var * b_count + delta**2 * self.count * b_count / total
+        self.var, self.count = m2 / total, total
+
+    def __call__(self, rewards: np.ndarray, dones: np.ndarray) -> np.ndarray:
+        """Normalised rewards; ``dones`` end the discounted return of those envs."""
+        self.returns = self.returns * self.gamma + rewards
+        self._update(self.returns)
+        scaled = rewards / np.sqrt(self.var + self.epsilon)
+        self.returns[np.asarray(dones, dtype=bool)] = 0.0
+        return scaled

@@ -1,0 +1,81 @@
+"""Every ``rlhf_envs/...`` id: which domain builds it, and how it is registered.
+
+Domain modules are imported only when one of their envs is made, so ``import rlhf_envs``
+stays light (highway-env and pygame load only for driving).
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import gymnasium as gym
+
+from feedback.errors import FeedbackError
+from rlhf_envs.clips import ClipRenderer
+from rlhf_envs.learned_reward import LearnedReward, RewardModelLike
+
+NAMESPACE = "rlhf_envs"
+
+# domain -> (module, env factory, clip renderer class)
+DOMAINS = {
+    "robotics": ("rlhf_envs.robotics", "make_robotics_env", "MujocoClipRenderer"),
+    "driving": ("rlhf_envs.driving", "make_driving_env", "DrivingClipRenderer"),
+    "recommendation": ("rlhf_envs.recommendation", "make_recommendation_env",
+                       "SlateRecClipRenderer"),
+}
+
+# our name -> (domain, max_episode_steps registered with gymnasium; None: the env ends itself)
+ENVS = {
+    "HalfCheetah-v0": ("robotics", 1000),
+    "Hopper-v0": ("robotics", 1000),
+    "Walker2d-v0": ("robotics", 1000),
+    "Ant-v0": ("robotics", 1000),
+    "Reacher-v0": ("robotics", 50),
+    "Swimmer-v0": ("robotics", 1000),
+    "Highway-v0": ("driving", None),
+    "Merge-v0": ("driving", None),
+    "Roundabout-v0": ("driving", None),
+    "Intersection-v0": ("driving", None),
+    "SlateRec-v0": ("recommendation", None),
+}
+
+
+def _name(env_id: str) -> str:
+    name = env_id.removeprefix(f"{NAMESPACE}/")
+    if name not in ENVS:
+        raise FeedbackError(f"unknown env {env_id!r}; choose one of: "
+                            f"{', '.join(f'{NAMESPACE}/{n}' for n in ENVS)}")
+    return name
+
+
+def _domain_attr(name: str, index: int):
+    module, *attrs = DOMAINS[ENVS[name][0]]
+    return getattr(importlib.import_module(module), attrs[index - 1])
+
+
+def make_env(
+    name: str,
+    reward_model: RewardModelLike = None,
+    normalize_reward: bool = False,
+    **env_kwargs,
+) -> gym.Env:
+    """Entry point of every id: the domain env wrapped in :class:`LearnedReward`."""
+    name = _name(name)
+    env = _domain_attr(name, 1)(name, **env_kwargs)
+    return LearnedReward(env, reward_model, env_id=f"{NAMESPACE}/{name}",
+                         normalize=normalize_reward)
+
+
+def make_clip_renderer(env_id: str, width: int = 128, height: int = 128) -> ClipRenderer:
+    """The renderer that re-draws segments of ``env_id`` from their render states."""
+    name = _name(env_id)
+    return _domain_attr(name, 2)(f"{NAMESPACE}/{name}", width=width, height=height)
+
+
+def register_envs() -> None:
+    """Register every id with gymnasium (idempotent)."""
+    for name, (_, max_steps) in ENVS.items():
+        env_id = f"{NAMESPACE}/{name}"
+        if env_id not in gym.registry:
+            gym.register(id=env_id, entry_point="rlhf_envs.registration:make_env",
+                         kwargs={"name": name}, max_episode_steps=max_steps)
