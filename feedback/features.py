@@ -95,17 +95,6 @@ class _Part:
         one_hot[np.arange(n)[:, None], values.astype(np.int64) + self.offsets] = 1.0
         return one_hot
 
-    def project(self, values: np.ndarray, n: int, weight: np.ndarray) -> np.ndarray:
-        """This part's share of the first layer for all members: ``(M, n, H)``.
-
-        ``weight`` holds the part's rows of the first layer, ``(M, size, H)``.
-        """
-        values = self.rows(values, n)
-        if not self.discrete:
-            return np.matmul(values.astype(weight.dtype, copy=False), weight)
-        index = values.astype(np.intp, copy=False) + self.offsets
-        return weight[:, index, :].sum(axis=2)
-
 
 class FeatureSpec:
     """Inputs of a reward model: observation, action and optionally next observation."""
@@ -143,26 +132,49 @@ class FeatureSpec:
         inputs = self._inputs(obs, acts, next_obs)
         return np.concatenate([p.encode(v, n) for p, v in zip(self.parts, inputs)], axis=1)
 
-    def split_first_layer(self, weight: np.ndarray) -> list[np.ndarray]:
-        """Cut a first-layer weight ``(M, dim, H)`` into contiguous per-part blocks."""
-        return [np.ascontiguousarray(weight[:, rows, :]) for rows in self.slices]
+    def split_first_layer(self, weight: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Rearrange a first-layer weight ``(M, dim, H)`` for :meth:`first_layer`.
+
+        Members go side by side (columns ``m*H:(m+1)*H``); the rows of all Box parts are
+        stacked into one matrix, each discrete part keeps its own rows to look up.
+        """
+        members, _, hidden = weight.shape
+        flat = weight.transpose(1, 0, 2).reshape(self.dim, members * hidden)
+        dense = [flat[rows] for part, rows in zip(self.parts, self.slices) if not part.discrete]
+        lookups = [np.ascontiguousarray(flat[rows])
+                   for part, rows in zip(self.parts, self.slices) if part.discrete]
+        dense_weight = np.ascontiguousarray(np.concatenate(dense)) if dense else None
+        return dense_weight, lookups
 
     def first_layer(
         self,
         obs: np.ndarray,
         acts: np.ndarray,
         next_obs: np.ndarray | None,
-        part_weights: list[np.ndarray],
+        weights: tuple[np.ndarray, list[np.ndarray]],
         bias: np.ndarray,
     ) -> np.ndarray:
-        """``encode(...) @ weight + bias`` per member, ``(M, n, H)``, without encoding.
+        """``encode(...) @ weight + bias`` for all members side by side, ``(n, M*H)``.
 
-        ``part_weights`` comes from :meth:`split_first_layer`.
+        Box parts are copied into one float32 buffer and multiplied once; discrete parts
+        add looked-up rows, so no one-hot array is built. ``weights`` comes from
+        :meth:`split_first_layer`.
         """
+        dense_weight, lookups = weights
         n = len(acts)
         inputs = self._inputs(obs, acts, next_obs)
-        out = self.parts[0].project(inputs[0], n, part_weights[0])
-        for part, values, weight in zip(self.parts[1:], inputs[1:], part_weights[1:]):
-            out += part.project(values, n, weight)
-        out += bias
+        if dense_weight is not None:
+            x = np.empty((n, len(dense_weight)), dtype=np.float32)
+            column = 0
+            for part, values in zip(self.parts, inputs):
+                if not part.discrete:
+                    x[:, column : column + part.size] = part.rows(values, n)
+                    column += part.size
+            out = x @ dense_weight
+            out += bias
+        else:
+            out = np.broadcast_to(bias, (n, len(bias))).copy()
+        discrete = [(p, v) for p, v in zip(self.parts, inputs) if p.discrete]
+        for (part, values), rows in zip(discrete, lookups):
+            out += rows[part.rows(values, n).astype(np.intp) + part.offsets].sum(axis=1)
         return out

@@ -292,7 +292,10 @@ class RewardModel:
         # (x - mean) / std @ W + b  ==  x @ (W / std) + (b - mean / std @ W)
         first = ws[0] / std[None, :, None]
         first_bias = bs[0] - np.einsum("d,mdh->mh", mean, first)[:, None, :]
-        self._np_first = (self.spec.split_first_layer(first.astype(f32)), first_bias.astype(f32))
+        self._np_first = (
+            self.spec.split_first_layer(first.astype(f32)),
+            first_bias.astype(f32).reshape(-1),  # members side by side, as the weights
+        )
         self._np_hidden = [(w.astype(f32), b.astype(f32)) for w, b in zip(ws[1:-1], bs[1:-1])]
         # Output: (mean over members - output_mean) / output_std, folded into the last layer.
         m = self.ensemble_size
@@ -310,6 +313,7 @@ class RewardModel:
         """
         h = self.spec.first_layer(obs, acts, next_obs, *self._np_first)
         np.maximum(h, 0.0, out=h)
+        h = h.reshape(len(h), self.ensemble_size, -1).transpose(1, 0, 2)  # (M, n, H) view
         for w, b in self._np_hidden:
             h = np.matmul(h, w)
             h += b
