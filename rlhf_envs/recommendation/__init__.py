@@ -1,0 +1,42 @@
+"""Recommendation: SlateRec, our slate recommender with RecSim's interest-evolution user.
+
+:class:`SlateRecEnv` (in :mod:`.simulator`) is the env; :class:`SlateRecClipRenderer`
+(in :mod:`.render`) re-draws its steps from render states. The hidden true reward is
+watch time; clicks, the reward one would write by hand, favour clickbait.
+"""
+
+from __future__ import annotations
+
+import gymnasium as gym
+
+from feedback.errors import FeedbackError
+from rlhf_envs.recommendation.render import SlateRecClipRenderer, render_state_size
+from rlhf_envs.recommendation.simulator import SlateRecEnv
+
+# Our name -> constructor kwargs of SlateRecEnv (defaults for the name).
+RECOMMENDATION_ENVS: dict[str, dict] = {"SlateRec-v0": {}}
+
+__all__ = [
+    "RECOMMENDATION_ENVS",
+    "SlateRecClipRenderer",
+    "SlateRecEnv",
+    "make_recommendation_env",
+    "render_state_size",
+]
+
+
+def make_recommendation_env(
+    name: str = "SlateRec-v0", render_mode: str | None = None, **kwargs
+) -> gym.Env:
+    """A SlateRec env by name; kwargs override its parameters (see :class:`SlateRecEnv`).
+
+    The env truncates itself after ``max_steps``, so it needs no TimeLimit wrapper.
+    """
+    if name not in RECOMMENDATION_ENVS:
+        raise FeedbackError(
+            f"unknown recommendation env {name!r}; choose one of: {', '.join(RECOMMENDATION_ENVS)}"
+        )
+    try:
+        return SlateRecEnv(render_mode=render_mode, **{**RECOMMENDATION_ENVS[name], **kwargs})
+    except TypeError as err:  # an unknown keyword
+        raise FeedbackError(f"{name}: {str(err).splitlines()[0]}") from None
