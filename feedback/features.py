@@ -133,18 +133,18 @@ class FeatureSpec:
         return np.concatenate([p.encode(v, n) for p, v in zip(self.parts, inputs)], axis=1)
 
     def split_first_layer(self, weight: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
-        """Rearrange a first-layer weight ``(M, dim, H)`` for :meth:`first_layer`.
+        """Rearrange a first-layer weight ``(M, dim + 1, H)`` for :meth:`first_layer`.
 
-        Members go side by side (columns ``m*H:(m+1)*H``); the rows of all Box parts are
-        stacked into one matrix, each discrete part keeps its own rows to look up.
+        Row ``dim`` is the bias (fed by a constant 1). Members go side by side (columns
+        ``m*H:(m+1)*H``); the rows of all Box parts and the bias row are stacked into
+        one matrix, each discrete part keeps its own rows to look up.
         """
-        members, _, hidden = weight.shape
-        flat = weight.transpose(1, 0, 2).reshape(self.dim, members * hidden)
-        dense = [flat[rows] for part, rows in zip(self.parts, self.slices) if not part.discrete]
-        lookups = [np.ascontiguousarray(flat[rows])
-                   for part, rows in zip(self.parts, self.slices) if part.discrete]
-        dense_weight = np.ascontiguousarray(np.concatenate(dense)) if dense else None
-        return dense_weight, lookups
+        members, rows, hidden = weight.shape
+        flat = weight.transpose(1, 0, 2).reshape(rows, members * hidden)
+        dense = [flat[r] for part, r in zip(self.parts, self.slices) if not part.discrete]
+        lookups = [np.ascontiguousarray(flat[r])
+                   for part, r in zip(self.parts, self.slices) if part.discrete]
+        return np.ascontiguousarray(np.concatenate([*dense, flat[self.dim :]])), lookups
 
     def first_layer(
         self,
@@ -152,28 +152,24 @@ class FeatureSpec:
         acts: np.ndarray,
         next_obs: np.ndarray | None,
         weights: tuple[np.ndarray, list[np.ndarray]],
-        bias: np.ndarray,
     ) -> np.ndarray:
-        """``encode(...) @ weight + bias`` for all members side by side, ``(n, M*H)``.
+        """``[encode(...), 1] @ weight`` for all members side by side, ``(n, M*H)``.
 
-        Box parts are copied into one float32 buffer and multiplied once; discrete parts
-        add looked-up rows, so no one-hot array is built. ``weights`` comes from
-        :meth:`split_first_layer`.
+        Box parts are copied into one float32 buffer (with a constant-1 column for the
+        bias) and multiplied once; discrete parts add looked-up rows, so no one-hot
+        array is built. ``weights`` comes from :meth:`split_first_layer`.
         """
         dense_weight, lookups = weights
         n = len(acts)
         inputs = self._inputs(obs, acts, next_obs)
-        if dense_weight is not None:
-            x = np.empty((n, len(dense_weight)), dtype=np.float32)
-            column = 0
-            for part, values in zip(self.parts, inputs):
-                if not part.discrete:
-                    x[:, column : column + part.size] = part.rows(values, n)
-                    column += part.size
-            out = x @ dense_weight
-            out += bias
-        else:
-            out = np.broadcast_to(bias, (n, len(bias))).copy()
+        x = np.empty((n, len(dense_weight)), dtype=np.float32)
+        x[:, -1] = 1.0
+        column = 0
+        for part, values in zip(self.parts, inputs):
+            if not part.discrete:
+                x[:, column : column + part.size] = part.rows(values, n)
+                column += part.size
+        out = x @ dense_weight
         discrete = [(p, v) for p, v in zip(self.parts, inputs) if p.discrete]
         for (part, values), rows in zip(discrete, lookups):
             out += rows[part.rows(values, n).astype(np.intp) + part.offsets].sum(axis=1)

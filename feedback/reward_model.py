@@ -282,27 +282,38 @@ class RewardModel:
 
     # ------------------------------------------------------------------ numpy fast path
     def _refresh_numpy(self) -> None:
-        """Copy the weights to float32 numpy, input and output normalisation folded in."""
-        f32 = np.float32
+        """Copy the weights to float32 numpy for :meth:`predict`, with everything folded in.
+
+        Input normalisation goes into the first layer; output normalisation and the
+        ensemble mean into the last. Biases become weight rows fed by a constant-1 input
+        and a constant-1 unit per member (ReLU keeps 1 as 1), so each layer is one
+        matrix product: the env loop pays for a few numpy calls, not a dozen.
+        """
+        m = self.ensemble_size
         with torch.no_grad():
             ws = [w.detach().cpu().double().numpy() for w in self.weights]
-            bs = [b.detach().cpu().double().numpy() for b in self.biases]
+            bs = [b.detach().cpu().double().numpy()[:, 0, :] for b in self.biases]
             mean = self.feature_mean.cpu().double().numpy()
             std = self.feature_std.cpu().double().numpy()
         # (x - mean) / std @ W + b  ==  x @ (W / std) + (b - mean / std @ W)
         first = ws[0] / std[None, :, None]
-        first_bias = bs[0] - np.einsum("d,mdh->mh", mean, first)[:, None, :]
-        self._np_first = (
-            self.spec.split_first_layer(first.astype(f32)),
-            first_bias.astype(f32).reshape(-1),  # members side by side, as the weights
-        )
-        self._np_hidden = [(w.astype(f32), b.astype(f32)) for w, b in zip(ws[1:-1], bs[1:-1])]
-        # Output: (mean over members - output_mean) / output_std, folded into the last layer.
-        m = self.ensemble_size
-        self._np_out = (
-            (ws[-1] / (m * self.output_std)).astype(f32),
-            f32((bs[-1].mean() - self.output_mean) / self.output_std),
-        )
+        bs[0] = bs[0] - np.einsum("d,mdh->mh", mean, first)
+        ws[0] = first
+        # Output: (mean over members - output_mean) / output_std.
+        ws[-1] = ws[-1] / (m * self.output_std)
+        bs[-1] = (bs[-1] - self.output_mean) / (m * self.output_std)
+        layers = []
+        for k, (w, b) in enumerate(zip(ws, bs)):
+            last = k == len(ws) - 1
+            fan_in, fan_out = w.shape[1], w.shape[2]
+            aug = np.zeros((m, fan_in + 1, fan_out + (0 if last else 1)))
+            aug[:, :fan_in, :fan_out] = w
+            aug[:, fan_in, :fan_out] = b  # the bias, fed by the constant input
+            if not last:
+                aug[:, fan_in, fan_out] = 1.0  # pass the constant on to the next layer
+            layers.append(aug.astype(np.float32))
+        self._np_first = self.spec.split_first_layer(layers[0])
+        self._np_layers = layers[1:]
 
     def predict(
         self, obs: np.ndarray, acts: np.ndarray, next_obs: np.ndarray | None = None
@@ -311,15 +322,13 @@ class RewardModel:
 
         The first axis of each input is the batch (a single transition is a batch of 1).
         """
-        h = self.spec.first_layer(obs, acts, next_obs, *self._np_first)
+        h = self.spec.first_layer(obs, acts, next_obs, self._np_first)
         np.maximum(h, 0.0, out=h)
-        h = h.reshape(len(h), self.ensemble_size, -1).transpose(1, 0, 2)  # (M, n, H) view
-        for w, b in self._np_hidden:
+        h = h.reshape(len(h), self.ensemble_size, -1).transpose(1, 0, 2)  # (M, n, H+1)
+        for w in self._np_layers[:-1]:
             h = np.matmul(h, w)
-            h += b
             np.maximum(h, 0.0, out=h)
-        w, b = self._np_out
-        return np.matmul(h, w).sum(axis=0)[:, 0] + b
+        return np.matmul(h, self._np_layers[-1]).sum(axis=0).ravel()
 
     def segment_returns(self, segments: Sequence[Segment]) -> np.ndarray:
         """Predicted (normalised) return of each segment, shape ``(N,)``."""

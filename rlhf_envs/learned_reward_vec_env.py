@@ -76,7 +76,8 @@ class LearnedRewardVecEnv(VecEnvWrapper):
                 next_obs = obs.copy()
                 for i in np.flatnonzero(dones):
                     next_obs[i] = infos[i]["terminal_observation"]
-            rewards = model.predict(self._obs, self._actions, next_obs).astype(np.float32)
+            rewards = model.predict(self._obs, self._actions, next_obs)
+            rewards = rewards.astype(np.float32, copy=False)
         if self._normalizer is not None:
             rewards = self._normalizer(rewards, dones).astype(np.float32)
         self._obs = obs
