@@ -59,6 +59,27 @@ def cheetah_test() -> list[Segment]:
     return halfcheetah_segments(seed=1, episodes=12)
 
 
+def rollout(env: gym.Env, steps: int, seed: int, policy=None):
+    """One seeded episode of at most ``steps`` steps (random actions unless ``policy(env)``).
+
+    Returns observations (one more than actions), actions, rewards, and the infos with
+    the reset's info first.
+    """
+    obs, info = env.reset(seed=seed)
+    env.action_space.seed(seed)
+    observations, actions, rewards, infos = [obs], [], [], [info]
+    for _ in range(steps):
+        action = env.action_space.sample() if policy is None else policy(env)
+        obs, reward, terminated, truncated, info = env.step(action)
+        observations.append(obs)
+        actions.append(action)
+        rewards.append(reward)
+        infos.append(info)
+        if terminated or truncated:
+            break
+    return np.array(observations), np.array(actions), np.array(rewards), infos
+
+
 def one_line(err: BaseException) -> str:
     """The message of an error users see; it must fit on one line."""
     message = str(err.value if hasattr(err, "value") else err)

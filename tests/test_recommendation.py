@@ -4,7 +4,7 @@ import gymnasium as gym
 import imageio.v3 as iio
 import numpy as np
 import pytest
-from conftest import one_line
+from conftest import one_line, rollout
 from gymnasium.envs.registration import EnvSpec
 from gymnasium.utils.env_checker import check_env
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
@@ -20,25 +20,6 @@ from rlhf_envs.recommendation import (
 )
 
 ENV_ID = "rlhf_envs/SlateRec-v0"
-
-
-def rollout(env, steps, seed, policy=None):
-    """Observations (steps + 1), actions, rewards, infos of one episode (may end early)."""
-    obs, info = env.reset(seed=seed)
-    rng = np.random.default_rng(seed)
-    observations, actions, rewards, infos = [obs], [], [], [info]
-    for _ in range(steps):
-        action = rng.uniform(-1, 1, env.action_space.shape).astype(np.float32)
-        if policy is not None:
-            action = policy(env)
-        obs, reward, terminated, truncated, info = env.step(action)
-        observations.append(obs)
-        actions.append(action)
-        rewards.append(reward)
-        infos.append(info)
-        if terminated or truncated:
-            break
-    return np.array(observations), np.array(actions), np.array(rewards), infos
 
 
 def clickbait_first(env: SlateRecEnv) -> np.ndarray:
