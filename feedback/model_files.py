@@ -12,8 +12,8 @@ import json
 import os
 from pathlib import Path
 
-import safetensors.torch
 import torch
+from safetensors.torch import load as load_safetensors
 
 from feedback.errors import ModelCardError
 from feedback.features import describe_mismatch, space_to_json
@@ -77,7 +77,7 @@ def read_model(directory: str | os.PathLike) -> tuple[dict, dict[str, torch.Tens
             f"{where}: {WEIGHTS_FILE} does not match its card (truncated or altered file)"
         )
     try:
-        tensors = safetensors.torch.load(data)
+        tensors = load_safetensors(data)
     except Exception as err:  # safetensors raises its own error types for bad headers
         raise ModelCardError(f"{where}: {WEIGHTS_FILE} is not readable ({err})") from None
     return card, tensors
