@@ -114,6 +114,9 @@ class FeatureSpec:
         bounds = np.cumsum([0] + [p.size for p in self.parts])
         self.slices = [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:])]
         self.dim = int(bounds[-1])
+        # Positions of Box and of discrete parts, fixed here so predict need not sort them.
+        self._dense = [k for k, p in enumerate(self.parts) if not p.discrete]
+        self._discrete = [k for k, p in enumerate(self.parts) if p.discrete]
 
     def _inputs(self, obs, acts, next_obs) -> list[np.ndarray]:
         if self.use_next_obs:
@@ -141,9 +144,8 @@ class FeatureSpec:
         """
         members, rows, hidden = weight.shape
         flat = weight.transpose(1, 0, 2).reshape(rows, members * hidden)
-        dense = [flat[r] for part, r in zip(self.parts, self.slices) if not part.discrete]
-        lookups = [np.ascontiguousarray(flat[r])
-                   for part, r in zip(self.parts, self.slices) if part.discrete]
+        dense = [flat[self.slices[k]] for k in self._dense]
+        lookups = [np.ascontiguousarray(flat[self.slices[k]]) for k in self._discrete]
         return np.ascontiguousarray(np.concatenate([*dense, flat[self.dim :]])), lookups
 
     def first_layer(
@@ -165,12 +167,12 @@ class FeatureSpec:
         x = np.empty((n, len(dense_weight)), dtype=np.float32)
         x[:, -1] = 1.0
         column = 0
-        for part, values in zip(self.parts, inputs):
-            if not part.discrete:
-                x[:, column : column + part.size] = part.rows(values, n)
-                column += part.size
+        for k in self._dense:
+            part = self.parts[k]
+            x[:, column : column + part.size] = part.rows(inputs[k], n)
+            column += part.size
         out = x @ dense_weight
-        discrete = [(p, v) for p, v in zip(self.parts, inputs) if p.discrete]
-        for (part, values), rows in zip(discrete, lookups):
-            out += rows[part.rows(values, n).astype(np.intp) + part.offsets].sum(axis=1)
+        for k, rows in zip(self._discrete, lookups):
+            part = self.parts[k]
+            out += rows[part.rows(inputs[k], n).astype(np.intp) + part.offsets].sum(axis=1)
         return out

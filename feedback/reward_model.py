@@ -190,7 +190,8 @@ class RewardModel:
         used, pair_index = np.unique(pairs, return_inverse=True)
         pair_index = pair_index.reshape(-1, 2)
         feats = self._segment_features([segments[i] for i in used])
-        train_feats = feats[np.unique(pair_index[train])].reshape(-1, feats.shape[-1])
+        train_segments = np.unique(pair_index[train])
+        train_feats = feats[train_segments].reshape(-1, feats.shape[-1])
         self.feature_mean = train_feats.mean(0)
         self.feature_std = train_feats.std(0).clamp_min(1e-6)
 
@@ -224,8 +225,8 @@ class RewardModel:
             flat = feats.reshape(1, -1, dim).expand(members, -1, -1)
             rewards = self._members(flat).reshape(members, len(used), steps)
             mean_reward = rewards.mean(0)  # the ensemble's reward per step
-            self.output_mean = float(mean_reward[np.unique(pair_index[train])].mean())
-            self.output_std = max(float(mean_reward[np.unique(pair_index[train])].std()), 1e-6)
+            self.output_mean = float(mean_reward[train_segments].mean())
+            self.output_std = max(float(mean_reward[train_segments].std()), 1e-6)
             seg_returns = mean_reward.sum(-1).cpu().numpy()
         self._refresh_numpy()
 
