@@ -8,6 +8,7 @@ discrete ones, so no one-hot array or concatenation is built per step.
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import numpy as np
@@ -15,6 +16,7 @@ from gymnasium import spaces
 
 from feedback.errors import FeedbackError, ModelCardError
 
+SMALL_BATCH = 256  # batches up to this size reuse an input buffer (see first_layer)
 SUPPORTED = (spaces.Box, spaces.Discrete, spaces.MultiDiscrete, spaces.MultiBinary)
 
 
@@ -117,6 +119,7 @@ class FeatureSpec:
         # Positions of Box and of discrete parts, fixed here so predict need not sort them.
         self._dense = [k for k, p in enumerate(self.parts) if not p.discrete]
         self._discrete = [k for k, p in enumerate(self.parts) if p.discrete]
+        self._buffers = threading.local()
 
     def _inputs(self, obs, acts, next_obs) -> list[np.ndarray]:
         if self.use_next_obs:
@@ -134,6 +137,32 @@ class FeatureSpec:
         n = len(acts)
         inputs = self._inputs(obs, acts, next_obs)
         return np.concatenate([p.encode(v, n) for p, v in zip(self.parts, inputs)], axis=1)
+
+    def __getstate__(self) -> dict:
+        # Thread-local buffers are neither copied nor pickled (gymnasium deep-copies the
+        # kwargs of gym.make, reward model included; SubprocVecEnv pickles them).
+        return {k: v for k, v in self.__dict__.items() if k != "_buffers"}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._buffers = threading.local()
+
+    def _input_buffer(self, n: int, width: int) -> np.ndarray:
+        """A float32 ``(n, width)`` buffer whose last column is 1 (the bias input).
+
+        Small batches (the env loop's) reuse one buffer per thread and size instead of
+        allocating it at every step.
+        """
+        if n > SMALL_BATCH:
+            x = np.empty((n, width), dtype=np.float32)
+            x[:, -1] = 1.0
+            return x
+        buffers = self._buffers.__dict__.setdefault("by_shape", {})
+        x = buffers.get((n, width))
+        if x is None:
+            x = buffers[(n, width)] = np.empty((n, width), dtype=np.float32)
+            x[:, -1] = 1.0
+        return x
 
     def split_first_layer(self, weight: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
         """Rearrange a first-layer weight ``(M, dim + 1, H)`` for :meth:`first_layer`.
@@ -164,12 +193,14 @@ class FeatureSpec:
         dense_weight, lookups = weights
         n = len(acts)
         inputs = self._inputs(obs, acts, next_obs)
-        x = np.empty((n, len(dense_weight)), dtype=np.float32)
-        x[:, -1] = 1.0
+        x = self._input_buffer(n, len(dense_weight))
         column = 0
         for k in self._dense:
-            part = self.parts[k]
-            x[:, column : column + part.size] = part.rows(inputs[k], n)
+            part, values = self.parts[k], inputs[k]
+            if getattr(values, "shape", None) == (n, part.size):  # the env loop's batches
+                x[:, column : column + part.size] = values
+            else:  # other shapes: flatten, or say clearly what does not fit
+                x[:, column : column + part.size] = part.rows(values, n)
             column += part.size
         out = x @ dense_weight
         for k, rows in zip(self._discrete, lookups):

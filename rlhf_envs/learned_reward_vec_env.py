@@ -49,6 +49,7 @@ class LearnedRewardVecEnv(VecEnvWrapper):
         self._normalizer = ReturnNormalizer(self.num_envs, gamma) if normalize else None
         self._obs: np.ndarray | None = None
         self._actions: np.ndarray | None = None
+        self._early_rewards: np.ndarray | None = None
 
     def set_reward_model(self, reward_model: RewardModelLike) -> None:
         """Swap the reward model (e.g. after a refit); takes effect at the next step."""
@@ -62,20 +63,27 @@ class LearnedRewardVecEnv(VecEnvWrapper):
     def step_async(self, actions: np.ndarray) -> None:
         self._actions = actions
         self.venv.step_async(actions)
+        # r(s, a) is known before the envs step: predicting now hides its cost behind
+        # SubprocVecEnv workers (DummyVecEnv steps in step_wait, so there it is the same).
+        model = self.reward_model
+        self._early_rewards = None
+        if model is not None and not model.spec.use_next_obs:
+            self._early_rewards = model.predict(self._obs, actions)
 
     def step_wait(self) -> VecEnvStepReturn:
         obs, true_rewards, dones, infos = self.venv.step_wait()
-        for info, true_reward in zip(infos, true_rewards):
-            info.setdefault("true_reward", float(true_reward))
+        if infos and "true_reward" not in infos[0]:  # plain envs: their reward is the task's
+            for info, true_reward in zip(infos, true_rewards):
+                info["true_reward"] = float(true_reward)
         model = self.reward_model
-        if model is None:
+        if self._early_rewards is not None:
+            rewards = self._early_rewards.astype(np.float32, copy=False)
+        elif model is None:
             rewards = np.zeros(self.num_envs, dtype=np.float32)
-        else:
-            next_obs = None
-            if model.spec.use_next_obs:  # the real next observation, not the reset one
-                next_obs = obs.copy()
-                for i in np.flatnonzero(dones):
-                    next_obs[i] = infos[i]["terminal_observation"]
+        else:  # r(s, a, s'): the real next observation, not the reset one
+            next_obs = obs.copy()
+            for i in np.flatnonzero(dones):
+                next_obs[i] = infos[i]["terminal_observation"]
             rewards = model.predict(self._obs, self._actions, next_obs)
             rewards = rewards.astype(np.float32, copy=False)
         if self._normalizer is not None:

@@ -148,3 +148,14 @@ def test_equal_answers_pull_returns_together(cheetah_train):
     model.fit(cheetah_train, pairs, ["equal"] * 64, epochs=30, heldout_fraction=0)
     returns = model.member_returns(cheetah_train[:2])
     assert np.abs(returns[:, 0] - returns[:, 1]).max() < 0.5
+
+
+def test_models_survive_copy_and_pickle(fitted, cheetah_test):
+    import copy
+    import pickle
+
+    model, _ = fitted
+    segment = cheetah_test[0]
+    expected = model.predict(segment.obs, segment.acts)
+    for clone in (copy.deepcopy(model), pickle.loads(pickle.dumps(model))):
+        np.testing.assert_allclose(clone.predict(segment.obs, segment.acts), expected)

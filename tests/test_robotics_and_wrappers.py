@@ -159,3 +159,23 @@ def test_mujoco_clip_is_redrawn_from_physics_states(tmp_path):
 
 def test_every_id_is_registered():
     assert set(rlhf_envs.ENV_IDS) <= set(gym.registry)
+
+
+def test_vec_env_next_observation_models_see_the_terminal_observation():
+    env_id = "rlhf_envs/Reacher-v0"  # 50-step episodes: the VecEnv resets within the loop
+    env = gym.make(env_id)
+    model = RewardModel(env.observation_space, env.action_space, env_id=env_id,
+                        use_next_obs=True)
+    venv = LearnedRewardVecEnv(make_vec_env(env_id, n_envs=2, seed=0), model)
+    obs = venv.reset()
+    ended = 0
+    for _ in range(60):
+        actions = np.stack([venv.action_space.sample() for _ in range(2)])
+        next_obs, rewards, dones, infos = venv.step(actions)
+        real_next = np.stack([info["terminal_observation"] if done else o
+                              for o, done, info in zip(next_obs, dones, infos)])
+        np.testing.assert_allclose(rewards, model.predict(obs, actions, real_next),
+                                   rtol=1e-4, atol=1e-5)
+        ended += dones.sum()
+        obs = next_obs
+    assert ended == 2
