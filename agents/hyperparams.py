@@ -1,0 +1,57 @@
+"""Default hyper-parameters: one table, per env and algorithm (as rl-zoo3 keeps them).
+
+``loop`` settings belong to the RLHF loop (how many iterations, clip length, ...);
+``ppo`` and ``sac`` are passed to Stable-Baselines3. An env's row overrides the
+defaults key by key; CLI flags override both.
+"""
+
+from __future__ import annotations
+
+import copy
+
+DEFAULTS: dict[str, dict] = {
+    "loop": {
+        "n_envs": 4,
+        "iterations": 8,           # refits of the reward model over the run
+        "segment_length": 50,      # steps per clip
+        "first_label_share": 0.25,  # of the label budget asked before the agent trains
+        "buffer_capacity": 2_000,  # segments kept as query candidates
+        "fit_epochs": 50,
+        "eval_episodes": 5,
+        "normalize_reward": {"ppo": True, "sac": False},  # SAC's buffer is relabelled raw
+    },
+    "ppo": {
+        "n_steps": 512, "batch_size": 64, "n_epochs": 10, "learning_rate": 3e-4,
+        "gamma": 0.99, "gae_lambda": 0.95, "clip_range": 0.2, "ent_coef": 0.0,
+    },
+    "sac": {
+        "learning_rate": 3e-4, "buffer_size": 300_000, "learning_starts": 1_000,
+        "batch_size": 256, "tau": 0.005, "gamma": 0.99, "train_freq": 1, "gradient_steps": 1,
+    },
+}
+
+PER_ENV: dict[str, dict[str, dict]] = {
+    "Reacher-v0": {
+        "loop": {"segment_length": 25, "n_envs": 8},
+        "ppo": {"n_steps": 256, "batch_size": 256, "gamma": 0.9, "n_epochs": 20},
+        "sac": {"learning_starts": 500},
+    },
+    "HalfCheetah-v0": {"ppo": {"n_steps": 512, "batch_size": 64}},
+    "Hopper-v0": {"loop": {"segment_length": 50}},
+    "Highway-v0": {
+        "loop": {"segment_length": 15, "n_envs": 2, "iterations": 4},
+        "ppo": {"n_steps": 128, "batch_size": 64, "gamma": 0.8},
+    },
+    "SlateRec-v0": {"loop": {"segment_length": 20}, "ppo": {"gamma": 0.95}},
+}
+
+
+def settings_for(env_name: str, algo: str) -> dict[str, dict]:
+    """``{"loop": ..., "agent": ...}`` for an env name (without namespace) and algorithm."""
+    row = PER_ENV.get(env_name, {})
+    loop = {**copy.deepcopy(DEFAULTS["loop"]), **row.get("loop", {})}
+    loop["normalize_reward"] = (
+        loop["normalize_reward"][algo] if isinstance(loop["normalize_reward"], dict)
+        else loop["normalize_reward"]
+    )
+    return {"loop": loop, "agent": {**DEFAULTS[algo], **row.get(algo, {})}}

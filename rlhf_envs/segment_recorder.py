@@ -1,0 +1,107 @@
+"""SegmentRecorder: a VecEnv wrapper that cuts what the agent lives through into segments.
+
+It sits on the outside of the stack (above :class:`LearnedRewardVecEnv`) and keeps, per
+env, the observation before each action, the action, the next observation (the real
+one at an episode's end), the hidden true reward and its terms, and the render state.
+Every ``segment_length`` steps of one episode become a :class:`~feedback.segments.Segment`
+(segments never cross episodes). It also keeps the true and learned return of each
+finished episode, which the training loop monitors.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+import numpy as np
+from stable_baselines3.common.vec_env import VecEnv, VecEnvWrapper
+from stable_baselines3.common.vec_env.base_vec_env import VecEnvStepReturn
+
+from feedback.errors import check_count
+from feedback.segments import DEFAULT_SEGMENT_LENGTH, Segment
+from rlhf_envs.clips import RENDER_STATE, REWARD_TERMS, TRUE_REWARD
+
+
+class _Track:
+    """The unfinished segment and episode of one env."""
+
+    def __init__(self, episode: int) -> None:
+        self.episode = episode  # numbered in the order episodes start
+        self.steps: list[tuple] = []
+        self.true_return = 0.0
+        self.learned_return = 0.0
+        self.start = 0  # step of the episode at which the current segment starts
+
+
+class SegmentRecorder(VecEnvWrapper):
+    """Record segments of ``segment_length`` steps from every env of ``venv``.
+
+    ``source`` labels the segments (``"random"``, ``"policy"``); it can be changed
+    between phases. :meth:`drain` hands over the segments finished so far.
+    """
+
+    def __init__(
+        self,
+        venv: VecEnv,
+        env_id: str,
+        segment_length: int = DEFAULT_SEGMENT_LENGTH,
+        source: str = "policy",
+        episodes_kept: int = 100,
+    ) -> None:
+        super().__init__(venv)
+        self.env_id = env_id
+        self.segment_length = check_count("segment length", segment_length, 1)
+        self.source = source
+        self.episode_true_returns: deque[float] = deque(maxlen=episodes_kept)
+        self.episode_learned_returns: deque[float] = deque(maxlen=episodes_kept)
+        self._segments: list[Segment] = []
+        self._episodes = 0
+        self._tracks = [self._new_track() for _ in range(self.num_envs)]
+        self._obs: np.ndarray | None = None
+        self._actions: np.ndarray | None = None
+
+    def reset(self) -> np.ndarray:
+        self._obs = self.venv.reset()
+        self._tracks = [self._new_track() for _ in range(self.num_envs)]
+        return self._obs
+
+    def step_async(self, actions: np.ndarray) -> None:
+        self._actions = np.asarray(actions)
+        self.venv.step_async(actions)
+
+    def step_wait(self) -> VecEnvStepReturn:
+        obs, rewards, dones, infos = self.venv.step_wait()
+        for i, (track, info) in enumerate(zip(self._tracks, infos)):
+            next_obs = info["terminal_observation"] if dones[i] else obs[i]
+            track.steps.append((self._obs[i], self._actions[i], next_obs, info[TRUE_REWARD],
+                                info.get(REWARD_TERMS, {}), info.get(RENDER_STATE)))
+            track.true_return += info[TRUE_REWARD]
+            track.learned_return += float(rewards[i])
+            if len(track.steps) == self.segment_length:
+                self._segments.append(self._cut(track))
+                track.start += self.segment_length
+                track.steps = []
+            if dones[i]:
+                self.episode_true_returns.append(track.true_return)
+                self.episode_learned_returns.append(track.learned_return)
+                self._tracks[i] = self._new_track()
+        self._obs = obs
+        return obs, rewards, dones, infos
+
+    def _new_track(self) -> _Track:
+        self._episodes += 1
+        return _Track(self._episodes - 1)
+
+    def _cut(self, track: _Track) -> Segment:
+        obs, acts, next_obs, true_rewards, terms, states = zip(*track.steps)
+        return Segment(
+            obs=np.array(obs), acts=np.array(acts), next_obs=np.array(next_obs),
+            true_rewards=np.array(true_rewards, dtype=np.float64),
+            reward_terms={k: np.array([t[k] for t in terms]) for k in terms[0]},
+            render_states=None if states[0] is None else np.array(states),
+            env_id=self.env_id, source=self.source, episode=track.episode, start=track.start,
+        )
+
+    def drain(self) -> list[Segment]:
+        """The segments finished since the last call."""
+        segments, self._segments = self._segments, []
+        return segments

@@ -1,0 +1,111 @@
+"""The RLHF loop end to end: CLI errors, SAC with relabelling, kill and resume."""
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from agents.loop import RunConfig, label_targets, relabel_replay_buffer, run
+from agents.train import main
+from feedback.reward_model import RewardModel
+from feedback.store import FeedbackStore
+
+ROOT = Path(__file__).parent.parent
+
+
+def train(argv, capsys):
+    code = main(argv)
+    return code, capsys.readouterr().err.strip()
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--env", "Teleport-v0"], "unknown env 'Teleport-v0'"),
+    (["--env", "Reacher-v0", "--algo", "dqn"], "unknown algo 'dqn'"),
+    (["--env", "Reacher-v0", "--teacher", "psychic"], "unknown teacher 'psychic'"),
+    (["--env", "Reacher-v0", "--labels", "-1"], "--labels must be at least 0"),
+    (["--env", "Reacher-v0", "--device", "tpu"], "unknown device 'tpu'"),
+])
+def test_bad_input_is_one_line_and_exit_2(argv, message, capsys, tmp_path):
+    code, err = train([*argv, "--out", str(tmp_path / "run")], capsys)
+    assert code == 2 and message in err and "\n" not in err
+
+
+def test_unwritable_out_and_resume_without_checkpoint(capsys, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    code, err = train(["--env", "Reacher-v0", "--out", str(blocker / "run")], capsys)
+    assert code == 2 and "cannot write to --out" in err and "\n" not in err
+    code, err = train(["--env", "Reacher-v0", "--resume", "--out", str(tmp_path / "x")], capsys)
+    assert code == 2 and "no checkpoint" in err and "\n" not in err
+
+
+def test_label_schedule_front_loads_and_spends_the_budget():
+    targets = label_targets(200, 8, 0.25)
+    assert targets[0] == 50 and targets[-1] == 200
+    steps = np.diff(targets)
+    assert (steps >= 0).all() and steps[0] > steps[-1]
+    assert label_targets(10, 1, 0.25) == [10]
+
+
+def test_sac_runs_end_to_end_and_relabels_its_replay_buffer(tmp_path):
+    out = tmp_path / "sac"
+    metrics = run(RunConfig(env_id="Reacher-v0", algo="sac", labels=30, timesteps=1_200,
+                            iterations=2, n_envs=2, out=out, progress=False))
+    assert metrics["labels_used"] == 30 and metrics["algo"] == "sac"
+    for name in ("metrics.json", "report.md", "policy.zip", "feedback.db", "rollout.mp4",
+                 "reward_model/card.json", "returns.png"):
+        assert (out / name).exists(), name
+    assert any((out / "tensorboard").rglob("events.out.tfevents*"))
+
+    # Relabelling: every stored reward becomes the refitted model's prediction.
+    from stable_baselines3 import SAC
+    from stable_baselines3.common.env_util import make_vec_env
+
+    venv = make_vec_env("rlhf_envs:rlhf_envs/Reacher-v0", n_envs=2)
+    agent = SAC("MlpPolicy", venv, learning_starts=50, buffer_size=1_000, seed=0)
+    agent.learn(120)
+    model = RewardModel.load(out / "reward_model")
+    relabel_replay_buffer(agent, model)
+    buffer, filled = agent.replay_buffer, agent.replay_buffer.pos
+    obs = buffer.observations[:filled].reshape(-1, venv.observation_space.shape[0])
+    acts = agent.policy.unscale_action(buffer.actions[:filled].reshape(-1, 2))
+    np.testing.assert_allclose(buffer.rewards[:filled].ravel(), model.predict(obs, acts),
+                               rtol=1e-5, atol=1e-6)
+
+
+def test_sigkill_then_resume_finishes_without_asking_twice(tmp_path):
+    out = tmp_path / "run"
+    argv = [sys.executable, "-m", "agents.train", "--env", "Reacher-v0", "--labels", "60",
+            "--timesteps", "16000", "--iterations", "4", "--n-envs", "4", "--out", str(out),
+            "--no-progress"]
+    first = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    state = out / "checkpoint" / "state.json"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and first.poll() is None:
+        if state.exists() and json.loads(state.read_text())["iteration"] >= 1:
+            break
+        time.sleep(0.05)
+    assert first.poll() is None, "the run ended before it could be killed"
+    first.send_signal(signal.SIGKILL)
+    first.wait()
+    killed_at = json.loads(state.read_text())["iteration"]
+    assert killed_at < 4
+
+    resumed = subprocess.run([*argv, "--resume"], cwd=ROOT, capture_output=True, text=True,
+                             timeout=300)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["labels_used"] == 60
+    history = json.loads((out / "history.json").read_text())
+    assert [h["iteration"] for h in history] == [0, 1, 2, 3]
+    with FeedbackStore(out / "feedback.db") as store:
+        pairs = [frozenset((q.left_id, q.right_id)) for q in store.pending_queries()]
+        labels = store.labels()
+        asked = store.asked_pairs()
+    assert not pairs  # every query answered
+    assert len(labels) == len({lab.query_id for lab in labels}) == len(asked) == 60
