@@ -26,8 +26,19 @@ test-slow: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
+# A short real RLHF run on CPU: the true-reward baseline, then PPO on a reward model
+# learned from 200 oracle labels, same steps and seed; prints where the report is.
+DEMO_OUT ?= runs/demo
+demo: $(STAMP)
+	$(BIN)/python -m agents.train --env Reacher-v0 --true-reward --timesteps 60000 \
+		--device cpu --out $(DEMO_OUT)/true_reward
+	$(BIN)/python -m agents.train --env Reacher-v0 --teacher oracle --labels 200 \
+		--timesteps 60000 --device cpu --out $(DEMO_OUT)/learned \
+		--baseline $(DEMO_OUT)/true_reward
+
 benchmarks: $(STAMP)
 	$(BIN)/python -m benchmarks.reward_model
+	$(BIN)/python -m benchmarks.throughput
 
 clean:
 	rm -rf $(VENV) .pytest_cache

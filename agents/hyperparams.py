@@ -32,7 +32,7 @@ DEFAULTS: dict[str, dict] = {
 
 PER_ENV: dict[str, dict[str, dict]] = {
     "Reacher-v0": {
-        "loop": {"segment_length": 25, "n_envs": 8},
+        "loop": {"segment_length": 25, "n_envs": 8, "eval_episodes": 50},
         "ppo": {"n_steps": 256, "batch_size": 256, "gamma": 0.9, "n_epochs": 20},
         "sac": {"learning_starts": 500},
     },

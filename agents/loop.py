@@ -16,67 +16,27 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import shutil
 import time
 import warnings
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
-import torch
-from stable_baselines3 import PPO, SAC
+from stable_baselines3 import SAC
 from stable_baselines3.common.callbacks import BaseCallback
 from tqdm import tqdm
 
-from agents.checkpoint import restore_agent, save_agent
+from agents.checkpoint import restore_agent
+from agents.config import ALGOS, STORE_TEACHER, LoopState, RunConfig, check_config, resolve_device
 from agents.envs import evaluate, make_reward_env
 from agents.hyperparams import settings_for
-from agents.report import normalized_score, write_report, write_video
+from agents.run_dir import checkpoint_dir, prepare_out, save_checkpoint, write_outputs
 from feedback.errors import FeedbackError
 from feedback.queries import select_pairs
 from feedback.reward_model import RewardModel
 from feedback.segments import SegmentBuffer, true_returns
 from feedback.store import FeedbackStore
 from feedback.teachers import make_teacher
-from rlhf_envs import ENV_IDS, make_clip_renderer
 from rlhf_envs.segment_recorder import SegmentRecorder
-
-ALGOS = {"ppo": PPO, "sac": SAC}
-STORE_TEACHER = "store"  # no new questions: fit on the labels already in the store
-
-
-@dataclass
-class RunConfig:
-    """What ``python -m agents.train`` asks for; ``None`` takes the hyperparams table's."""
-
-    env_id: str
-    algo: str = "ppo"
-    teacher: str = "oracle"
-    labels: int = 200
-    timesteps: int = 50_000
-    seed: int = 0
-    n_envs: int | None = None
-    device: str = "auto"
-    out: Path = Path("runs/latest")
-    true_reward: bool = False
-    resume: bool = False
-    baseline: Path | None = None
-    query_strategy: str = "disagreement"
-    iterations: int | None = None
-    progress: bool = True
-
-
-@dataclass
-class LoopState:
-    """What a checkpoint remembers besides the agent and the reward model."""
-
-    iteration: int = 0  # the next iteration to run
-    history: list[dict] = field(default_factory=list)
-    alerts: list[str] = field(default_factory=list)
-    buffer_ids: list[str] = field(default_factory=list)
-    random_returns: list[float] = field(default_factory=list)
-    wall_seconds: float = 0.0
 
 
 def label_targets(budget: int, iterations: int, first_share: float) -> list[int]:
@@ -89,70 +49,6 @@ def label_targets(budget: int, iterations: int, first_share: float) -> list[int]
     weights = np.array([1.0 / k for k in range(1, iterations)])
     later = (budget - first) * np.cumsum(weights) / max(weights.sum(), 1e-12)
     return [first, *[first + int(round(x)) for x in later]]
-
-
-def resolve_device(device: str) -> str:
-    if device not in ("auto", "cpu", "cuda"):
-        raise FeedbackError(f"unknown device {device!r}; use auto, cpu or cuda")
-    if device == "cuda" and not torch.cuda.is_available():
-        raise FeedbackError("--device cuda asked for, but torch sees no CUDA device here")
-    return ("cuda" if torch.cuda.is_available() else "cpu") if device == "auto" else device
-
-
-def check_config(config: RunConfig) -> str:
-    """Validate what a user typed; return the env's short name. One-line errors."""
-    env_id = config.env_id if "/" in config.env_id else f"rlhf_envs/{config.env_id}"
-    if env_id not in ENV_IDS:
-        raise FeedbackError(f"unknown env {config.env_id!r}; choose one of: {', '.join(ENV_IDS)}")
-    config.env_id = env_id
-    if config.algo not in ALGOS:
-        raise FeedbackError(f"unknown algo {config.algo!r}; choose ppo or sac")
-    if config.teacher == "human":
-        raise FeedbackError("the human teacher needs the labeling viewer "
-                            "(python -m rlhf_envs.compare), which has not landed yet")
-    if config.teacher != STORE_TEACHER and not config.true_reward:
-        make_teacher(config.teacher)  # raises for unknown names
-    for name in ("labels", "timesteps", "seed"):
-        value = getattr(config, name)
-        if value < 0:
-            raise FeedbackError(f"--{name} must be at least 0, got {value}")
-    if config.n_envs is not None and config.n_envs < 1:
-        raise FeedbackError(f"--n-envs must be at least 1, got {config.n_envs}")
-    return env_id.split("/", 1)[1]
-
-
-def prepare_out(out: Path, resume: bool) -> None:
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        probe = out / ".write-test"
-        probe.write_text("ok")
-        probe.unlink()
-    except OSError as err:
-        raise FeedbackError(f"cannot write to --out {out}: {err.strerror or err}") from None
-    if resume and not checkpoint_dir(out).exists():
-        raise FeedbackError(f"--resume: no checkpoint in {out} to resume from")
-
-
-def checkpoint_dir(out: Path) -> Path:
-    """The current checkpoint; a swap interrupted by a crash leaves only ``.old``."""
-    current, old = out / "checkpoint", out / "checkpoint.old"
-    return current if current.exists() or not old.exists() else old
-
-
-def save_checkpoint(out: Path, agent, model: RewardModel | None, state: LoopState) -> None:
-    """Write the whole checkpoint beside the old one, then swap: never half a checkpoint."""
-    new, current, old = out / "checkpoint.new", out / "checkpoint", out / "checkpoint.old"
-    shutil.rmtree(new, ignore_errors=True)
-    new.mkdir()
-    save_agent(agent, new / "agent")
-    if model is not None and model.label_count:
-        model.save(new / "reward_model")
-    (new / "state.json").write_text(json.dumps(asdict(state), indent=1))
-    if current.exists():
-        shutil.rmtree(old, ignore_errors=True)
-        current.rename(old)
-    new.rename(current)
-    shutil.rmtree(old, ignore_errors=True)
 
 
 class Progress(BaseCallback):
@@ -205,7 +101,8 @@ def run(config: RunConfig) -> dict:
     reward_env = make_reward_env(env_id, n_envs, seed, true_reward=config.true_reward,
                                  normalize=loop["normalize_reward"],
                                  gamma=settings["agent"]["gamma"])
-    recorder = SegmentRecorder(reward_env, env_id, loop["segment_length"])
+    recorder = SegmentRecorder(reward_env, env_id, loop["segment_length"],
+                               rng=np.random.default_rng([seed, 1]))
     agent = ALGOS[config.algo]("MlpPolicy", recorder, seed=seed, device=device, verbose=0,
                                tensorboard_log=str(out / "tensorboard"), **settings["agent"])
 
@@ -221,6 +118,8 @@ def run(config: RunConfig) -> dict:
     if config.resume:
         ckpt = checkpoint_dir(out)
         state = LoopState(**json.loads((ckpt / "state.json").read_text()))
+        state.resumes += 1
+        recorder.reseed_ids(np.random.default_rng([seed, 1, state.resumes]))
         restore_agent(agent, ckpt / "agent")
         if learned and (ckpt / "reward_model").exists():
             model = RewardModel.load(ckpt / "reward_model", env_id=env_id, device=device)
@@ -290,6 +189,10 @@ def run(config: RunConfig) -> dict:
             "true_segment_return_mean": float(true_seg.mean()) if len(true_seg) else None,
             "learned_return_mean": float(learned_seg.mean()) if learned_seg is not None else None,
         })
+        for key, value in state.history[-1].items():  # TensorBoard, beside SB3's own
+            if value is not None and key not in ("iteration", "timesteps"):
+                agent.logger.record(f"rlhf/{key}", value)
+        agent.logger.dump(agent.num_timesteps)
         if learned and reward_hacking(state.history):
             alert = (f"iteration {iteration}: learned return rose while true return fell over "
                      "two iterations (possible reward hacking)")
@@ -360,54 +263,3 @@ def relabel_replay_buffer(agent: SAC, model: RewardModel, chunk: int = 65_536) -
         for k in range(0, len(obs), chunk)
     ])
     buffer.rewards[:filled] = rewards.reshape(filled, n_envs)
-
-
-def write_outputs(config: RunConfig, out: Path, state: LoopState, model, store, returns,
-                  states, agent) -> dict:
-    """metrics.json, report.md with plots, rollout.mp4."""
-    baseline = None
-    if config.baseline is not None:
-        path = Path(config.baseline) / "metrics.json"
-        if not path.is_file():
-            raise FeedbackError(f"--baseline {config.baseline}: no metrics.json there")
-        baseline = json.loads(path.read_text())
-    learned_mean = None
-    if model is not None and model.label_count and states is not None:
-        learned_mean = [h["learned_return_mean"] for h in state.history][-1]
-    metrics = {
-        "env_id": config.env_id,
-        "algo": config.algo,
-        "teacher": "true_reward" if config.true_reward else config.teacher,
-        "labels_used": store.label_count() if store is not None else 0,
-        "timesteps": int(agent.num_timesteps),
-        "seed": config.seed,
-        "true_return_mean": float(np.mean(returns)),
-        "true_return_std": float(np.std(returns)),
-        "eval_episodes": len(returns),
-        "random_return_mean": float(np.mean(state.random_returns)),
-        "learned_return_mean": learned_mean,
-        "reward_agreement_heldout": (model.metrics.get("heldout_agreement")
-                                     if model is not None else None),
-        "wall_seconds": round(state.wall_seconds, 1),
-        "reward_hacking_alerts": len(state.alerts),
-    }
-    if baseline is not None:
-        metrics["baseline_true_return_mean"] = baseline["true_return_mean"]
-        metrics["normalized_score"] = normalized_score(
-            metrics["true_return_mean"], metrics["random_return_mean"],
-            baseline["true_return_mean"])
-    tmp = out / "metrics.json.tmp"
-    tmp.write_text(json.dumps(metrics, indent=2) + "\n")
-    os.replace(tmp, out / "metrics.json")
-    if states is not None and len(states):
-        renderer = make_clip_renderer(config.env_id, 256, 256)
-        try:
-            write_video(np.stack([renderer.draw(s) for s in states[:300]]), out / "rollout.mp4")
-        finally:
-            renderer.close()
-    baseline_history = None
-    if baseline is not None and (Path(config.baseline) / "history.json").is_file():
-        baseline_history = json.loads((Path(config.baseline) / "history.json").read_text())
-    (out / "history.json").write_text(json.dumps(state.history, indent=1))
-    write_report(out, metrics, state.history, baseline_history, state.alerts)
-    return metrics

@@ -36,7 +36,8 @@ class SegmentRecorder(VecEnvWrapper):
     """Record segments of ``segment_length`` steps from every env of ``venv``.
 
     ``source`` labels the segments (``"random"``, ``"policy"``); it can be changed
-    between phases. :meth:`drain` hands over the segments finished so far.
+    between phases. :meth:`drain` hands over the segments finished so far. With ``rng``,
+    segment ids are drawn from it (reproducible runs); otherwise they are random uuids.
     """
 
     def __init__(
@@ -46,6 +47,7 @@ class SegmentRecorder(VecEnvWrapper):
         segment_length: int = DEFAULT_SEGMENT_LENGTH,
         source: str = "policy",
         episodes_kept: int = 100,
+        rng: np.random.Generator | None = None,
     ) -> None:
         super().__init__(venv)
         self.env_id = env_id
@@ -54,6 +56,7 @@ class SegmentRecorder(VecEnvWrapper):
         self.episode_true_returns: deque[float] = deque(maxlen=episodes_kept)
         self.episode_learned_returns: deque[float] = deque(maxlen=episodes_kept)
         self._segments: list[Segment] = []
+        self._rng = rng  # segment ids from a seeded generator make runs reproducible
         self._episodes = 0
         self._tracks = [self._new_track() for _ in range(self.num_envs)]
         self._obs: np.ndarray | None = None
@@ -99,7 +102,12 @@ class SegmentRecorder(VecEnvWrapper):
             reward_terms={k: np.array([t[k] for t in terms]) for k in terms[0]},
             render_states=None if states[0] is None else np.array(states),
             env_id=self.env_id, source=self.source, episode=track.episode, start=track.start,
+            **({} if self._rng is None else {"id": self._rng.bytes(16).hex()}),
         )
+
+    def reseed_ids(self, rng: np.random.Generator) -> None:
+        """Draw segment ids from ``rng`` from now on (e.g. a resumed run's own stream)."""
+        self._rng = rng
 
     def drain(self) -> list[Segment]:
         """The segments finished since the last call."""
