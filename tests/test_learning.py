@@ -7,7 +7,7 @@ from agents.loop import RunConfig, run
 
 @pytest.mark.slow
 def test_reacher_ppo_with_200_oracle_labels_reaches_0_8_of_the_true_reward_agent(tmp_path):
-    common = dict(env_id="Reacher-v0", algo="ppo", timesteps=60_000, seed=0, progress=False)
+    common = dict(env_id="Reacher-v0", algo="ppo", timesteps=100_000, seed=0, progress=False)
     baseline = run(RunConfig(**common, true_reward=True, out=tmp_path / "true"))
     learned = run(RunConfig(**common, teacher="oracle", labels=200, out=tmp_path / "learned",
                             baseline=tmp_path / "true"))
