@@ -8,18 +8,18 @@ Bad input ends with one line on stderr and exit code 2.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
 from agents.loop import ALGOS, STORE_TEACHER, RunConfig, run
+from feedback.cli import OneLineParser
 from feedback.errors import FeedbackError
 from feedback.teachers import TEACHER_PRESETS
 from rlhf_envs import ENV_IDS
 
 
-def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+def parser() -> OneLineParser:
+    p = OneLineParser(
         prog="python -m agents.train",
         description="Train a Stable-Baselines3 agent on a reward model learned from clip "
                     "comparisons, and report how close it gets to the true-reward agent.")

@@ -307,6 +307,10 @@ class FeedbackStore:
         except sqlite3.IntegrityError:
             raise FeedbackError("a label names a query that is not in the store") from None
 
+    def delete_label(self, label_id: int) -> None:
+        """Take an answer back (a person's undo); its query becomes pending again."""
+        self._transaction(lambda db: db.execute("DELETE FROM labels WHERE id=?", (label_id,)))
+
     def labels(self) -> list[Label]:
         rows = self._query(
             "SELECT l.id, l.query_id, q.left_id, q.right_id, l.answer, a.name, a.kind, "

@@ -1,0 +1,293 @@
+"""Side-by-side clip comparison viewer (pygame): people answer which clip is better.
+
+The viewer only draws the frames and text it is handed and passes answers on; where pairs
+come from, and where answers go, is the caller's :class:`PairSource`. Every answer goes to
+``source.answer`` (durable when it returns) before the next pair is asked for, so quitting
+at any time loses nothing.
+
+An answer applies only to a pair that has been on screen: key presses and clicks that
+arrive before the next pair is drawn wait one frame, and those made while "loading..." is
+shown are dropped, so a fast double press never answers a pair nobody saw.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+import numpy as np
+
+os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+import pygame  # noqa: E402
+
+ANSWERS = ("left", "right", "equal", "skip")
+KEY_HELP = ("← / A: A better   → / D: B better   ↓ / =: equal   S: skip   Space: replay   "
+            "U: undo   + / -: speed   Q / Esc: quit")
+# pygame's default font has no arrow glyphs, so the help line names the keys in words.
+_SHOWN_HELP = KEY_HELP.replace("←", "Left").replace("→", "Right").replace("↓", "Down")
+MARGIN, LOOP_HZ, SPEEDS = 16, 60, (0.25, 4.0)
+BG, FG, DIM, BOX = (28, 28, 32), (235, 235, 235), (160, 160, 170), (90, 90, 100)
+
+
+@dataclass
+class Pair:
+    key: int                      # the caller's id of this question (e.g. a store query id)
+    left: np.ndarray              # frames (T, H, W, 3) uint8, clip A
+    right: np.ndarray             # frames (T, H, W, 3) uint8, clip B (same T, H, W)
+    prompt: str = "Which clip is better?"
+
+
+class PairSource(Protocol):
+    """Where pairs come from and answers go; the pair shown when ``undo`` is called is
+    expected to come again from ``next_pair`` later (the viewer does not keep it)."""
+
+    def next_pair(self, timeout: float) -> Pair | None | Literal["wait"]:
+        """The next pair, None when the session is over, "wait" if not ready within timeout."""
+
+    def answer(self, key: int, answer: str, seconds: float) -> None:
+        """Record an answer ('left', 'right', 'equal', 'skip'); durable when it returns."""
+
+    def undo(self) -> Pair | None:
+        """Take back the last answer; returns that pair to show again (None if nothing to undo)."""
+
+    def progress(self) -> tuple[int, int]:
+        """(answered, planned)."""
+
+
+@dataclass
+class Layout:
+    """Window geometry in window pixels; tests click inside these rects."""
+
+    size: tuple[int, int]
+    clip_a: pygame.Rect
+    clip_b: pygame.Rect
+    equal: pygame.Rect
+    skip: pygame.Rect
+    undo: pygame.Rect
+    help_lines: list[str]
+
+
+def _make_layout(box: tuple[int, int], clip_size: int, font: pygame.font.Font) -> Layout:
+    """Place prompt, labels, clips (each ``box`` = (w, h)), buttons and text lines."""
+    width = max(2 * clip_size + 3 * MARGIN, 600)
+    y = MARGIN + 34 + 30                                   # prompt, then the "A" / "B" labels
+    clip_a = pygame.Rect(0, y, *box)
+    clip_a.centerx = width // 4 + MARGIN // 4              # centred in the left half
+    clip_b = clip_a.copy()
+    clip_b.centerx = width - clip_a.centerx
+    y = clip_a.bottom + 14
+    buttons = [pygame.Rect(0, y, 130, 32) for _ in range(3)]
+    for i, rect in enumerate(buttons):
+        rect.centerx = width // 2 + (i - 1) * (rect.width + 16)
+    lines: list[str] = []
+    for item in _SHOWN_HELP.split("   "):
+        if lines and font.size(lines[-1] + "   " + item)[0] <= width - 2 * MARGIN:
+            lines[-1] += "   " + item
+        else:
+            lines.append(item)
+    height = y + 32 + 14 + 22 * (len(lines) + 1) + MARGIN
+    return Layout((width, height), clip_a, clip_b, *buttons, lines)
+
+
+class Viewer:
+    """Shows pairs from ``source`` side by side and hands the answers back to it."""
+
+    def __init__(self, source: PairSource, *, annotator: str, fps: int = 30,
+                 clip_size: int = 320, title: str = "rlhf-envs: compare") -> None:
+        self.source, self.annotator, self.fps, self.title = source, annotator, fps, title
+        self.clip_size = clip_size
+        self.speed = 1.0
+        self.pair: Pair | None = None        # the pair on screen (None while loading)
+        self.frame = 0                       # frame index shown on both sides
+        self.answers = 0                     # answers given over all runs (undone ones count)
+        pygame.font.init()
+        self._fonts = {size: pygame.font.Font(None, size) for size in (20, 24, 30)}
+        self.layout = _make_layout((clip_size, clip_size), clip_size, self._fonts[20])
+        self._canvas = pygame.Surface(self.layout.size)
+        self._window: pygame.Surface | None = None
+        self._pending: list[pygame.event.Event] = []
+        self._cache: list[list[pygame.Surface | None]] = [[], []]
+        self._pos, self._drawn, self._shown_at = 0.0, False, 0.0
+        self._progress = (0, 0)
+        self._session_seconds, self._run_start = 0.0, time.monotonic()
+        self._canvas.fill(BG)
+
+    def run(self, max_seconds: float | None = None) -> int:
+        """Show pairs until the source is done, the user quits, or ``max_seconds`` pass.
+
+        Returns the number of answers given in this call (undone answers included).
+        """
+        start = self._run_start = time.monotonic()
+        given = self.answers
+        pygame.display.init()
+        self._window = pygame.display.set_mode(self.layout.size)
+        pygame.display.set_caption(self.title)
+        clock = pygame.time.Clock()
+        try:
+            while max_seconds is None or time.monotonic() - start < max_seconds:
+                if self.pair is None and not self._fetch():
+                    break
+                self._pending.extend(pygame.event.get())
+                if self._handle_events():
+                    break
+                self._pos += clock.tick(LOOP_HZ) / 1000 * self.fps * self.speed
+                self._draw()
+        finally:
+            self._session_seconds += time.monotonic() - start
+            self._run_start = time.monotonic()
+            self._pending.clear()
+            self._window = None
+            pygame.display.quit()
+        return self.answers - given
+
+    def screenshot(self, path) -> None:
+        """Save what the window shows (or showed last) as a PNG."""
+        pygame.image.save(self._canvas, os.fspath(path))
+
+    # -- pairs -------------------------------------------------------------------------------
+
+    def _fetch(self) -> bool:
+        """Ask the source once for the next pair; False when the session is over."""
+        got = self.source.next_pair(timeout=0.01)
+        if got is None:
+            return False
+        if got != "wait":
+            self._show(got)
+        return True
+
+    def _show(self, pair: Pair) -> None:
+        """Put ``pair`` on screen from frame 0 (re-laying out the window if its shape changed)."""
+        left, right = np.asarray(pair.left), np.asarray(pair.right)
+        if left.ndim != 4 or left.shape[-1] != 3 or left.shape != right.shape or not len(left):
+            raise ValueError(f"pair {pair.key}: clips must be two (T, H, W, 3) arrays of one "
+                             f"shape, got {left.shape} and {right.shape}")
+        self.pair = Pair(pair.key, left, right, pair.prompt)
+        height, width = left.shape[1:3]
+        scale = self.clip_size / max(height, width)
+        box = (max(1, round(width * scale)), max(1, round(height * scale)))
+        if box != self.layout.clip_a.size:
+            self.layout = _make_layout(box, self.clip_size, self._fonts[20])
+            self._canvas = pygame.Surface(self.layout.size)
+            if self._window is not None:
+                self._window = pygame.display.set_mode(self.layout.size)
+        self._cache = [[None] * len(left), [None] * len(left)]
+        self._pos, self._drawn, self._shown_at = 0.0, False, time.monotonic()
+        self.frame = 0
+        self._progress = self.source.progress()
+
+    def _answer(self, answer: str) -> None:
+        """Commit an answer for the pair on screen, then move on to the next pair."""
+        assert self.pair is not None
+        self.source.answer(self.pair.key, answer, time.monotonic() - self._shown_at)
+        self.answers += 1
+        self.pair = None
+        self._progress = self.source.progress()
+        self._fetch()            # an instantly ready pair is shown without a "loading" flash
+
+    # -- input -------------------------------------------------------------------------------
+
+    def _action(self, event: pygame.event.Event) -> str | None:
+        """What an event asks for: an answer, 'undo', 'replay', 'faster', 'slower', 'quit'."""
+        if event.type == pygame.QUIT:
+            return "quit"
+        if event.type == pygame.MOUSEBUTTONDOWN and getattr(event, "button", 1) == 1:
+            lay = self.layout
+            for rect, action in ((lay.clip_a, "left"), (lay.clip_b, "right"),
+                                 (lay.equal, "equal"), (lay.skip, "skip"), (lay.undo, "undo")):
+                if rect.collidepoint(event.pos):
+                    return action
+            return None
+        if event.type != pygame.KEYDOWN:
+            return None
+        key, text = event.key, getattr(event, "unicode", "")
+        shift = getattr(event, "mod", 0) & pygame.KMOD_SHIFT
+        if text == "+" or key in (pygame.K_PLUS, pygame.K_KP_PLUS) or (
+                key == pygame.K_EQUALS and shift):
+            return "faster"
+        keys = {pygame.K_LEFT: "left", pygame.K_a: "left", pygame.K_RIGHT: "right",
+                pygame.K_d: "right", pygame.K_DOWN: "equal", pygame.K_EQUALS: "equal",
+                pygame.K_KP_EQUALS: "equal", pygame.K_s: "skip", pygame.K_SPACE: "replay",
+                pygame.K_u: "undo", pygame.K_MINUS: "slower", pygame.K_KP_MINUS: "slower",
+                pygame.K_q: "quit", pygame.K_ESCAPE: "quit"}
+        return keys.get(key)
+
+    def _handle_events(self) -> bool:
+        """Act on pending events in order; True to quit. Answers wait for a drawn pair."""
+        while self._pending:
+            action = self._action(self._pending[0])
+            if action in ANSWERS or action == "undo":
+                if self.pair is not None and not self._drawn:
+                    return False                        # keep it for after the next draw
+            self._pending.pop(0)
+            if action == "quit":
+                return True
+            if action in ANSWERS and self.pair is not None:
+                self._answer(action)
+            elif action == "undo":
+                again = self.source.undo()
+                if again is not None:
+                    self._show(again)
+                self._progress = self.source.progress()
+            elif action == "replay":
+                self._pos, self.frame = 0.0, 0
+            elif action in ("faster", "slower"):
+                factor = 2.0 if action == "faster" else 0.5
+                self.speed = min(SPEEDS[1], max(SPEEDS[0], self.speed * factor))
+        return False
+
+    # -- drawing -----------------------------------------------------------------------------
+
+    def _frame_surface(self, side: int, index: int) -> pygame.Surface:
+        """Frame ``index`` of clip ``side`` scaled to the clip box (converted once, cached)."""
+        cached = self._cache[side][index]
+        if cached is None:
+            assert self.pair is not None
+            frames = self.pair.left if side == 0 else self.pair.right
+            raw = pygame.surfarray.make_surface(np.ascontiguousarray(frames[index]).swapaxes(0, 1))
+            size = self.layout.clip_a.size
+            shrink = size[0] < raw.get_width()
+            cached = (pygame.transform.smoothscale if shrink else pygame.transform.scale)(raw, size)
+            self._cache[side][index] = cached
+        return cached
+
+    def _text(self, text: str, size: int, color, **where) -> None:
+        """Draw one line of text placed by a pygame.Rect keyword (e.g. center=(x, y))."""
+        surface = self._fonts[size].render(text, True, color)
+        self._canvas.blit(surface, surface.get_rect(**where))
+
+    def _draw(self) -> None:
+        """Draw the whole window onto the canvas, then show it."""
+        lay, canvas = self.layout, self._canvas
+        width = lay.size[0]
+        canvas.fill(BG)
+        prompt = self.pair.prompt if self.pair is not None else ""
+        self._text(prompt, 30, FG, center=(width // 2, MARGIN + 14))
+        for rect, label in ((lay.clip_a, "A"), (lay.clip_b, "B")):
+            self._text(label, 30, FG, midbottom=(rect.centerx, rect.top - 6))
+            pygame.draw.rect(canvas, BOX, rect.inflate(4, 4), 2)
+        if self.pair is None:
+            self._text("loading...", 30, DIM, center=((lay.clip_a.centerx + lay.clip_b.centerx)
+                                                      // 2, lay.clip_a.centery))
+        else:
+            self.frame = int(self._pos) % len(self.pair.left)
+            canvas.blit(self._frame_surface(0, self.frame), lay.clip_a)
+            canvas.blit(self._frame_surface(1, self.frame), lay.clip_b)
+        for rect, label in ((lay.equal, "Equal (Down)"), (lay.skip, "Skip (S)"),
+                            (lay.undo, "Undo (U)")):
+            pygame.draw.rect(canvas, BOX, rect, border_radius=6)
+            self._text(label, 24, FG, center=rect.center)
+        y = lay.equal.bottom + 14
+        for line in lay.help_lines:
+            self._text(line, 20, DIM, midtop=(width // 2, y))
+            y += 22
+        seconds = self._session_seconds + time.monotonic() - self._run_start
+        rate = 60 * self.answers / max(seconds, 1e-9)
+        status = (f"annotator: {self.annotator}   answered {self._progress[0]} / "
+                  f"{self._progress[1]}   {rate:.1f} answers/min   speed x{self.speed:g}")
+        self._text(status, 20, FG, midtop=(width // 2, y))
+        if self._window is not None:
+            self._window.blit(canvas, (0, 0))
+            pygame.display.flip()
+        self._drawn = self.pair is not None

@@ -1,0 +1,45 @@
+"""Child process for the kill test: a real labeling session in a real (headless) viewer.
+
+Answer keys are posted by a thread, as a person's key presses would arrive; the query id
+of each answer is printed once ``answer`` has returned, i.e. once it is acknowledged.
+"""
+
+import os
+import random
+import sys
+import threading
+import time
+
+os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+
+import pygame  # noqa: E402
+from feedback.viewer import Viewer  # noqa: E402
+
+from rlhf_envs.compare import open_session, parser  # noqa: E402
+
+args = parser().parse_args(sys.argv[1:])
+session = open_session(args)
+answer = session.answer
+
+
+def acknowledged(key, choice, seconds):
+    answer(key, choice, seconds)
+    print(key, flush=True)
+
+
+session.answer = acknowledged
+pygame.display.init()
+
+
+def press_keys() -> None:
+    rng = random.Random()
+    keys = [pygame.K_LEFT, pygame.K_RIGHT, pygame.K_DOWN, pygame.K_s]
+    while True:
+        time.sleep(0.03)
+        pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=rng.choice(keys), mod=0,
+                                             unicode="", scancode=0))
+
+
+threading.Thread(target=press_keys, daemon=True).start()
+Viewer(session, annotator=args.annotator, fps=60).run()

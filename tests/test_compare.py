@@ -1,0 +1,159 @@
+"""Labeling sessions: the pair source behind the viewer, the CLI's checks, kills."""
+
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from feedback.store import FeedbackStore
+from rlhf_envs.compare import CompareSession, main, random_segments
+
+ENV = "rlhf_envs/Reacher-v0"
+ROOT = Path(__file__).parent.parent
+
+
+def fresh_maker(length=10):
+    return lambda batch: random_segments(ENV, length * 16, length, seed=batch)
+
+
+def take(session, timeout=30.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        pair = session.next_pair(timeout=0.2)
+        if pair != "wait":
+            return pair
+    raise AssertionError("no pair within the timeout")
+
+
+def test_session_stores_answers_undoes_and_resumes(tmp_path):
+    path = tmp_path / "labels.db"
+    store = FeedbackStore(path)
+    session = CompareSession(store, ENV, "ana", planned=3, make_segments=fresh_maker())
+    first = take(session)
+    assert first.left.shape == first.right.shape and first.left.shape[1:] == (128, 128, 3)
+    assert np.any(first.left[0] != first.left[-1])  # the clip moves
+    session.answer(first.key, "left", 1.5)
+    assert [lab.answer for lab in store.labels()] == ["left"]  # committed at once
+    second = take(session)
+    session.answer(second.key, "right", 2.0)
+    again = session.undo()
+    assert again.key == second.key and len(store.labels()) == 1
+    session.answer(again.key, "equal", 0.5)
+    session.close()
+    store.close()
+
+    store = FeedbackStore(path)  # the same command again: goes on where it stopped
+    labels = store.labels()
+    assert [(lab.answer, lab.annotator, lab.annotator_kind) for lab in labels] == [
+        ("left", "ana", "human"), ("equal", "ana", "human")]
+    pending = {q.id for q in store.pending_queries()}
+    session = CompareSession(store, ENV, "ana", planned=1, make_segments=fresh_maker())
+    nxt = take(session)
+    assert nxt.key in pending  # an unanswered query from before comes first
+    session.answer(nxt.key, "skip", 1.0)
+    assert session.next_pair(timeout=0.1) is None  # planned answers given
+    session.close()
+    store.close()
+
+
+def test_from_run_answers_only_the_runs_queries(tmp_path):
+    store = FeedbackStore(tmp_path / "feedback.db")
+    segments = random_segments(ENV, 60, 10, seed=0)
+    store.add_segments(segments)
+    [query] = store.add_queries([(segments[0].id, segments[1].id)])
+    session = CompareSession(store, ENV, "bo", planned=5)
+    pair = take(session)
+    assert pair.key == query
+    session.answer(pair.key, "right", 3.0)
+    assert take(session) is None  # nothing else was asked
+    session.close()
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--mode", "dance"], "unknown mode 'dance'"),
+    (["--annotator", "eve\x07"], "control characters"),
+    (["--pairs", "0"], "--pairs must be at least 1"),
+    (["--env", "Teleport-v0"], "unknown env 'Teleport-v0'"),
+])
+def test_bad_input_is_one_line(extra, message, tmp_path, capsys):
+    argv = ["--env", "Reacher-v0", "--store", str(tmp_path / "s.db"), *extra]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and "\n" not in err
+
+
+def test_a_store_of_another_env_is_refused(tmp_path, capsys):
+    store = FeedbackStore(tmp_path / "s.db")
+    store.add_segments(random_segments("rlhf_envs/Swimmer-v0", 20, 10, seed=0))
+    store.close()
+    assert main(["--env", "Reacher-v0", "--store", str(tmp_path / "s.db")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "holds clips of rlhf_envs/Swimmer-v0, not rlhf_envs/Reacher-v0" in err
+    assert main(["--env", "Reacher-v0", "--from-run", str(tmp_path / "nothing")]) == 2
+    assert "no feedback.db" in capsys.readouterr().err
+
+
+def test_ten_kills_lose_no_acknowledged_answer(tmp_path):
+    path = tmp_path / "labels.db"
+    argv = [sys.executable, str(ROOT / "tests" / "compare_worker.py"), "--env", "Reacher-v0",
+            "--store", str(path), "--pairs", "1000", "--segment-length", "10"]
+    rng = np.random.default_rng(0)
+    acknowledged: list[int] = []
+    for _ in range(10):
+        child = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE,
+                                 stderr=open(tmp_path / "stderr.txt", "w"), text=True)
+        first = child.stdout.readline()  # wait for the first answer of this run
+        assert first, (tmp_path / "stderr.txt").read_text()[-3000:]
+        acknowledged.append(int(first))
+        time.sleep(rng.uniform(0.0, 1.0))
+        child.send_signal(signal.SIGKILL)
+        rest, _ = child.communicate()
+        acknowledged += [int(line) for line in rest.split()]
+        with FeedbackStore(path) as store:
+            answered = {lab.query_id for lab in store.labels()}
+        assert set(acknowledged) <= answered
+    assert len(set(acknowledged)) == len(acknowledged)  # no query was answered twice
+
+
+@pytest.mark.parametrize("env_id, kwargs", [
+    ("rlhf_envs/HalfCheetah-v0", {}),
+    ("rlhf_envs/Highway-v0", {"config": {"vehicles_count": 5, "duration": 40}}),
+    ("rlhf_envs/SlateRec-v0", {}),
+])
+def test_viewer_screenshot_per_domain(env_id, kwargs, tmp_path):
+    import imageio.v3 as iio
+    import pygame
+
+    from feedback.viewer import Viewer
+
+    store = FeedbackStore(tmp_path / "labels.db")
+    session = CompareSession(store, env_id, "ana", planned=1, make_segments=lambda seed:
+                             random_segments(env_id, 60, 15, seed, env_kwargs=kwargs))
+    viewer = Viewer(session, annotator="ana", clip_size=200)
+    shots = [tmp_path / "first.png", tmp_path / f"{env_id.split('/')[1]}.png"]
+
+    def look_then_answer() -> None:  # what a person does: watch a moment, then press
+        deadline = time.monotonic() + 60
+        while viewer.pair is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        for shot in shots:
+            time.sleep(0.3)
+            viewer.screenshot(shot)
+        pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=pygame.K_RIGHT, mod=0,
+                                             unicode="", scancode=0))
+
+    pygame.display.init()
+    person = threading.Thread(target=look_then_answer)
+    person.start()
+    viewer.run(max_seconds=90)
+    person.join()
+    first, later = iio.imread(shots[0]), iio.imread(shots[1])
+    assert later.std() > 10 and np.any(first != later)  # two clips, moving
+    assert [lab.answer for lab in store.labels()] == ["right"]
+    session.close()
+    store.close()
