@@ -24,10 +24,10 @@ os.environ.setdefault("MUJOCO_GL", "egl")
 
 import numpy as np  # noqa: E402
 import pygame  # noqa: E402
-from feedback.viewer import Viewer  # noqa: E402
 
 from benchmarks.common import write_result  # noqa: E402
 from feedback.store import FeedbackStore  # noqa: E402
+from feedback.viewer import Viewer  # noqa: E402
 from rlhf_envs.compare import CompareSession, random_segments  # noqa: E402
 
 

@@ -21,13 +21,13 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
-from feedback.viewer import Pair, Viewer
 
 from feedback.cli import OneLineParser
 from feedback.errors import FeedbackError
 from feedback.queries import select_pairs
 from feedback.segments import Segment
 from feedback.store import FeedbackStore, Query, check_annotator_name
+from feedback.viewer import Pair, Viewer
 from rlhf_envs.registration import ENVS, NAMESPACE, make_clip_renderer
 
 MODES = ("compare",)
