@@ -147,8 +147,8 @@ def run(config: RunConfig) -> dict:
     if config.algo == "ppo":  # PPO learns in whole rollouts: n_steps from each env
         rollout = settings["agent"]["n_steps"] * n_envs
         steps_per_iteration = max(rollout, round(steps_per_iteration / rollout) * rollout)
-    bar = tqdm(total=steps_per_iteration * iterations, initial=state.iteration * steps_per_iteration,
-               disable=not config.progress, unit="step", desc=name)
+    bar = tqdm(total=steps_per_iteration * iterations, unit="step", desc=name,
+               initial=state.iteration * steps_per_iteration, disable=not config.progress)
     for iteration in range(state.iteration, iterations):
         # --- 2/4. ask for labels up to this iteration's target, then refit
         fit = None
