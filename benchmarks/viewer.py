@@ -64,8 +64,11 @@ def main() -> None:
         def press() -> None:
             while True:
                 time.sleep(args.interval)
-                pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=pygame.K_LEFT,
-                                                     mod=0, unicode="", scancode=0))
+                try:
+                    pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=pygame.K_LEFT,
+                                                         mod=0, unicode="", scancode=0))
+                except pygame.error:  # the viewer has closed its window: the session is over
+                    return
 
         threading.Thread(target=press, daemon=True).start()
         Viewer(session, annotator="bench").run()

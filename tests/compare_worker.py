@@ -37,8 +37,11 @@ def press_keys() -> None:
     keys = [pygame.K_LEFT, pygame.K_RIGHT, pygame.K_DOWN, pygame.K_s]
     while True:
         time.sleep(0.03)
-        pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=rng.choice(keys), mod=0,
-                                             unicode="", scancode=0))
+        try:
+            pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=rng.choice(keys), mod=0,
+                                                 unicode="", scancode=0))
+        except pygame.error:  # the viewer has closed its window: the session is over
+            return
 
 
 threading.Thread(target=press_keys, daemon=True).start()
