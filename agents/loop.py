@@ -30,6 +30,7 @@ from agents.config import ALGOS, STORE_TEACHER, LoopState, RunConfig, check_conf
 from agents.envs import evaluate, make_reward_env
 from agents.hyperparams import settings_for
 from agents.run_dir import checkpoint_dir, prepare_out, save_checkpoint, write_outputs
+from feedback.annotators import label_weights
 from feedback.errors import FeedbackError
 from feedback.queries import select_pairs
 from feedback.reward_model import RewardModel
@@ -158,7 +159,8 @@ def run(config: RunConfig) -> dict:
                     config.query_strategy if iteration else "uniform")
             if store.label_count():
                 segments, pairs, answers = store.labelled_pairs()
-                fit = model.fit(segments, pairs, answers, epochs=loop["fit_epochs"])
+                fit = model.fit(segments, pairs, answers, epochs=loop["fit_epochs"],
+                                weights=label_weights(store.labels()))
                 reward_env.set_reward_model(model)
                 if config.algo == "sac":
                     relabel_replay_buffer(agent, model)

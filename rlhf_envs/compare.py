@@ -22,6 +22,7 @@ from typing import Literal
 
 import numpy as np
 
+from feedback.annotators import annotator_quality
 from feedback.cli import OneLineParser
 from feedback.errors import FeedbackError
 from feedback.queries import select_pairs
@@ -61,7 +62,9 @@ class CompareSession:
 
     ``planned`` answers are collected in this session. Unanswered queries already in the
     store come first (a training run's, or those left by an earlier session); when
-    ``make_segments`` is given, new pairs of fresh clips are asked after them.
+    ``make_segments`` is given, new pairs of fresh clips are asked after them. After an
+    answer, a ``repeat_share`` of the time an earlier pair of this session comes back
+    with its sides swapped, which measures the annotator's self-consistency.
     """
 
     def __init__(
@@ -74,6 +77,7 @@ class CompareSession:
         make_segments: Callable[[int], list[Segment]] | None = None,  # seed -> clips
         clip_size: int = 128,
         lookahead: int = 2,
+        repeat_share: float = 0.1,
         seed: int = 0,
     ) -> None:
         self.store, self.env_id, self.annotator = store, env_id, annotator
@@ -84,6 +88,9 @@ class CompareSession:
         self._ready: queue.Queue[Pair | None] = queue.Queue(maxsize=lookahead)
         self._history: list[tuple[int, Pair]] = []  # (label id, pair) for undo
         self._shown: dict[int, Pair] = {}  # pairs handed to the viewer, not yet answered
+        self.repeat_share = repeat_share
+        self._served: dict[int, Query] = {}  # queries prepared in this session, by id
+        self._answered: list[Query] = []  # ... and answered (candidates for repeats)
         self._stop = threading.Event()
         self._error: BaseException | None = None
         self._worker = threading.Thread(target=self._prepare, daemon=True, name="pairs")
@@ -107,7 +114,25 @@ class CompareSession:
                 return
             for query in pending:
                 served.add(query.id)
+                self._served[query.id] = query
                 yield query
+                repeat = self._swapped_repeat()
+                if repeat is not None:
+                    served.add(repeat.id)
+                    yield repeat
+
+    def _swapped_repeat(self) -> Query | None:
+        """Now and then, an answered pair again with its sides swapped (self-consistency)."""
+        if not self._answered or self._rng.random() >= self.repeat_share:
+            return None
+        earlier = self._answered[self._rng.integers(len(self._answered))]
+        left, right = earlier.right_id, earlier.left_id
+        [query_id] = self.store.add_queries([(left, right)], strategy="repeat")
+        if query_id in self._served or query_id not in {q.id for q in self.store.pending_queries()}:
+            return None  # this swapped pair was asked before
+        query = Query(query_id, left, right, "repeat", 0)
+        self._served[query_id] = query
+        return query
 
     def _new_queries(self) -> list[Query]:
         # Clips of a rollout seeded by how many the store holds: each batch is new, also
@@ -161,6 +186,8 @@ class CompareSession:
                                      seconds=seconds)
         self._history = [*self._history[-(UNDO_DEPTH - 1):], (label, self._shown.pop(key))]
         self.answered += 1
+        if key in self._served and self._served[key].strategy != "repeat":
+            self._answered.append(self._served[key])
 
     def undo(self) -> Pair | None:
         if not self._history:
@@ -196,6 +223,9 @@ def parser() -> OneLineParser:
     p.add_argument("--fps", type=int, default=30, help="playback frames per second")
     p.add_argument("--mode", default="compare",
                    help=f"kind of feedback: {', '.join(MODES)} (default compare)")
+    p.add_argument("--repeat-share", type=float, default=0.1,
+                   help="share of answers followed by an earlier pair with sides swapped, "
+                        "to measure self-consistency (default 0.1)")
     p.add_argument("--seed", type=int, default=0, help="seed of fresh rollouts")
     return p
 
@@ -210,6 +240,8 @@ def open_session(args) -> CompareSession:
         raise FeedbackError(f"unknown mode {args.mode!r}; this version offers: "
                             f"{', '.join(MODES)}")
     check_annotator_name(args.annotator)
+    if not 0 <= args.repeat_share <= 1:
+        raise FeedbackError(f"--repeat-share must be in [0, 1], got {args.repeat_share}")
     for flag in ("pairs", "segment_length", "fps"):
         if getattr(args, flag) < 1:
             raise FeedbackError(f"--{flag.replace('_', '-')} must be at least 1")
@@ -229,7 +261,11 @@ def open_session(args) -> CompareSession:
             return random_segments(env_id, args.segment_length * 16, args.segment_length,
                                    args.seed + offset)
     return CompareSession(store, env_id, args.annotator, args.pairs, make_segments=make,
-                          seed=args.seed)
+                          repeat_share=args.repeat_share, seed=args.seed)
+
+
+def _percent(share: float | None) -> str:
+    return "n/a" if share is None else f"{share:.0%}"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -240,16 +276,21 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     try:
-        viewer = Viewer(session, annotator=args.annotator, fps=args.fps)
-        given = viewer.run()
+        given = Viewer(session, annotator=args.annotator, fps=args.fps).run()
+        answered, planned = session.progress()
+        print(f"{given} answers stored in {session.store.path} ({answered}/{planned} planned)")
+        mine = annotator_quality(session.store.labels()).get(args.annotator)
     except FeedbackError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     finally:
         session.close()
         session.store.close()
-    answered, planned = session.progress()
-    print(f"{given} answers stored in {session.store.path} ({answered}/{planned} planned)")
+    if mine:
+        print(f"{args.annotator}: {mine['labels']} labels, self-consistency "
+              f"{_percent(mine['self_consistency'])} over {mine['repeats']} repeats, "
+              f"agreement with others {_percent(mine['agreement_with_others'])} "
+              f"over {mine['shared']} shared pairs")
     return 0
 
 
