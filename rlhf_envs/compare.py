@@ -151,19 +151,22 @@ class CompareSession:
             renderer = make_clip_renderer(self.env_id, self._clip_size, self._clip_size)
             for query in self._queries():
                 left, right = self.store.get_segments([query.left_id, query.right_id])
-                pair = Pair(query.id, renderer.frames(left), renderer.frames(right))
-                while not self._stop.is_set():
-                    try:
-                        self._ready.put(pair, timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
+                self._hand_over(Pair(query.id, renderer.frames(left), renderer.frames(right)))
         except BaseException as err:  # shown to the person by next_pair, not lost in a thread
             self._error = err
         finally:
             if renderer is not None:
                 renderer.close()
-            self._ready.put(None)  # the end of the pairs
+            self._hand_over(None)  # the end of the pairs
+
+    def _hand_over(self, item: Pair | None) -> None:
+        """Queue a prepared pair (or the end mark); give up once the session closes."""
+        while not self._stop.is_set():
+            try:
+                self._ready.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
 
     # ----------------------------------------------------------------- PairSource
     def next_pair(self, timeout: float) -> Pair | None | Literal["wait"]:
@@ -174,7 +177,7 @@ class CompareSession:
         except queue.Empty:
             return "wait"
         if pair is None:
-            self._ready.put(None)  # stay at the end for later calls
+            self._ready.put_nowait(None)  # stay at the end for later calls (room: just taken)
             if self._error is not None:
                 raise self._error
             return None
