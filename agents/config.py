@@ -78,6 +78,9 @@ def check_config(config: RunConfig) -> str:
     if not config.true_reward and config.teacher != STORE_TEACHER and config.labels == 0:
         raise FeedbackError("--labels 0 leaves nothing to learn a reward from "
                             "(give a budget, or train on --true-reward)")
+    if config.baseline is not None and not (Path(config.baseline) / "metrics.json").is_file():
+        raise FeedbackError(f"--baseline {config.baseline}: no metrics.json there "
+                            "(a finished --true-reward run)")
     if config.n_envs is not None and config.n_envs < 1:
         raise FeedbackError(f"--n-envs must be at least 1, got {config.n_envs}")
     return env_id.split("/", 1)[1]

@@ -118,7 +118,10 @@ def run(config: RunConfig) -> dict:
     state = LoopState()
     if config.resume:
         ckpt = checkpoint_dir(out)
-        state = LoopState(**json.loads((ckpt / "state.json").read_text()))
+        try:
+            state = LoopState(**json.loads((ckpt / "state.json").read_text()))
+        except (OSError, ValueError, TypeError) as err:
+            raise FeedbackError(f"--resume: {ckpt / 'state.json'} is damaged ({err})") from None
         state.resumes += 1
         recorder.reseed_ids(np.random.default_rng([seed, 1, state.resumes]))
         restore_agent(agent, ckpt / "agent")

@@ -56,11 +56,8 @@ def write_outputs(config: RunConfig, out: Path, state: LoopState, model, store, 
                   states, agent) -> dict:
     """metrics.json, report.md with plots, rollout.mp4."""
     baseline = None
-    if config.baseline is not None:
-        path = Path(config.baseline) / "metrics.json"
-        if not path.is_file():
-            raise FeedbackError(f"--baseline {config.baseline}: no metrics.json there")
-        baseline = json.loads(path.read_text())
+    if config.baseline is not None:  # checked to exist before the run started
+        baseline = json.loads((Path(config.baseline) / "metrics.json").read_text())
     # The reward model's view of the final policy's clips (normalised learned reward).
     learned_mean = state.history[-1]["learned_return_mean"] if state.history else None
     metrics = {

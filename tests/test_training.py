@@ -29,6 +29,8 @@ def train(argv, capsys):
     (["--env", "Reacher-v0", "--teacher", "psychic"], "unknown teacher 'psychic'"),
     (["--env", "Reacher-v0", "--labels", "-1"], "--labels must be at least 0"),
     (["--env", "Reacher-v0", "--device", "tpu"], "unknown device 'tpu'"),
+    (["--env", "Reacher-v0", "--baseline", "/nonexistent"], "no metrics.json there"),
+    (["--env", "Reacher-v0", "--labels", "0"], "--labels 0 leaves nothing to learn"),
 ])
 def test_bad_input_is_one_line_and_exit_2(argv, message, capsys, tmp_path):
     code, err = train([*argv, "--out", str(tmp_path / "run")], capsys)
@@ -109,3 +111,17 @@ def test_sigkill_then_resume_finishes_without_asking_twice(tmp_path):
         asked = store.asked_pairs()
     assert not pairs  # every query answered
     assert len(labels) == len({lab.query_id for lab in labels}) == len(asked) == 60
+
+
+def test_reward_hacking_is_learned_up_true_down_over_two_iterations():
+    from agents.loop import reward_hacking
+
+    def history(learned, true):
+        return [{"learned_return_mean": a, "true_segment_return_mean": b}
+                for a, b in zip(learned, true)]
+
+    assert reward_hacking(history([1, 2, 3], [5, 4, 3]))
+    assert not reward_hacking(history([1, 2, 3], [3, 4, 5]))  # both rise: fine
+    assert not reward_hacking(history([1, 2, 3], [5, 4, 4]))  # true did not keep falling
+    assert not reward_hacking(history([2, 3], [4, 3]))  # too short to tell
+    assert not reward_hacking(history([1, None, 3], [5, 4, 3]))
