@@ -25,7 +25,6 @@ from stable_baselines3 import SAC
 from stable_baselines3.common.callbacks import BaseCallback
 from tqdm import tqdm
 
-from agents.checkpoint import restore_agent
 from agents.config import ALGOS, STORE_TEACHER, LoopState, RunConfig, check_config, resolve_device
 from agents.envs import evaluate, make_reward_env
 from agents.hyperparams import settings_for
@@ -37,6 +36,7 @@ from feedback.reward_model import RewardModel
 from feedback.segments import SegmentBuffer, true_returns
 from feedback.store import FeedbackStore
 from feedback.teachers import make_teacher
+from rlhf_envs.agent_checkpoint import restore_agent
 from rlhf_envs.segment_recorder import SegmentRecorder
 
 

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import numpy as np
 
-from agents.checkpoint import save_agent
 from agents.config import LoopState, RunConfig
 from agents.report import normalized_score, write_report, write_video
 from feedback.errors import FeedbackError
 from feedback.reward_model import RewardModel
 from rlhf_envs import make_clip_renderer
+from rlhf_envs.agent_checkpoint import save_agent
 
 
 def prepare_out(out: Path, resume: bool) -> None:

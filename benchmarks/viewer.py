@@ -28,7 +28,7 @@ import pygame  # noqa: E402
 from benchmarks.common import write_result  # noqa: E402
 from feedback.store import FeedbackStore  # noqa: E402
 from feedback.viewer import Viewer  # noqa: E402
-from rlhf_envs.compare import CompareSession, random_segments  # noqa: E402
+from rlhf_envs.compare import CompareSession, rollout_segments  # noqa: E402
 
 
 def main() -> None:
@@ -43,7 +43,7 @@ def main() -> None:
         store = FeedbackStore(Path(tmp) / "labels.db")
         session = CompareSession(
             store, env_id, "bench", planned=args.answers,
-            make_segments=lambda batch: random_segments(env_id, 50 * 16, 50, seed=batch))
+            make_segments=lambda batch: rollout_segments(env_id, 50 * 16, 50, seed=batch))
         answered_at: list[float] = []
         latencies: list[float] = []
         answer, next_pair = session.answer, session.next_pair

@@ -35,9 +35,12 @@ MODES = ("compare",)
 UNDO_DEPTH = 20  # answers that can be taken back, newest first
 
 
-def random_segments(env_id: str, steps: int, segment_length: int, seed: int,
-                    env_kwargs: dict | None = None) -> list[Segment]:
-    """Clips of a random policy in ``env_id`` (render states kept, so they can be drawn)."""
+def rollout_segments(env_id: str, steps: int, segment_length: int, seed: int,
+                     env_kwargs: dict | None = None, policy=None) -> list[Segment]:
+    """Clips of ``policy`` (an SB3 policy; random actions when None) acting in ``env_id``.
+
+    Render states are kept, so the clips can be drawn.
+    """
     import gymnasium as gym
     from stable_baselines3.common.vec_env import DummyVecEnv
 
@@ -46,13 +49,17 @@ def random_segments(env_id: str, steps: int, segment_length: int, seed: int,
 
     venv = DummyVecEnv([lambda: gym.make(env_id, **(env_kwargs or {}))])
     recorder = SegmentRecorder(LearnedRewardVecEnv(venv, env_id=env_id), env_id,
-                               segment_length, source="random",
+                               segment_length, source="random" if policy is None else "policy",
                                rng=np.random.default_rng([seed, 2]))
     recorder.seed(seed)
     recorder.action_space.seed(seed)
-    recorder.reset()
+    obs = recorder.reset()
     for _ in range(steps):
-        recorder.step(np.array([recorder.action_space.sample()]))
+        if policy is None:
+            action = np.array([recorder.action_space.sample()])
+        else:
+            action, _ = policy.predict(obs, deterministic=False)
+        obs, _, _, _ = recorder.step(action)
     recorder.close()
     return recorder.drain()
 
@@ -221,6 +228,9 @@ def parser() -> OneLineParser:
     p.add_argument("--annotator", default=os.environ.get("USER", "annotator"),
                    help="your name, as stored with each answer (default $USER)")
     p.add_argument("--pairs", type=int, default=20, help="answers to give (default 20)")
+    p.add_argument("--policy", type=Path, default=None,
+                   help="clips of this trained agent instead of a random policy: a run "
+                        "directory or its checkpoint/agent directory")
     p.add_argument("--segment-length", type=int, default=50,
                    help="steps per fresh clip (default 50)")
     p.add_argument("--fps", type=int, default=30, help="playback frames per second")
@@ -253,6 +263,18 @@ def open_session(args) -> CompareSession:
     path = args.store or Path(args.from_run) / "feedback.db"
     if args.from_run is not None and not path.is_file():
         raise FeedbackError(f"--from-run {args.from_run}: no feedback.db there")
+    policy = None
+    if args.policy is not None:
+        import gymnasium as gym
+
+        from rlhf_envs.agent_checkpoint import load_policy
+
+        where = Path(args.policy)
+        if (where / "checkpoint" / "agent").exists():  # a run directory
+            where = where / "checkpoint" / "agent"
+        if not where.exists():
+            raise FeedbackError(f"--policy {args.policy}: no such file or directory")
+        policy = load_policy(where, gym.make(env_id))
     store = FeedbackStore(path)
     others = store.env_ids() - {env_id}
     if others:
@@ -261,8 +283,8 @@ def open_session(args) -> CompareSession:
     make = None
     if args.from_run is None:
         def make(offset: int) -> list[Segment]:
-            return random_segments(env_id, args.segment_length * 16, args.segment_length,
-                                   args.seed + offset)
+            return rollout_segments(env_id, args.segment_length * 16, args.segment_length,
+                                    args.seed + offset, policy=policy)
     return CompareSession(store, env_id, args.annotator, args.pairs, make_segments=make,
                           repeat_share=args.repeat_share, seed=args.seed)
 

@@ -4,7 +4,7 @@ import pytest
 from feedback.annotators import annotator_quality, label_weights
 from feedback.segments import cut_segments
 from feedback.store import FeedbackStore
-from rlhf_envs.compare import CompareSession, random_segments
+from rlhf_envs.compare import CompareSession, rollout_segments
 
 
 def stored_pairs(tmp_path):
@@ -41,7 +41,7 @@ def test_sessions_bring_back_answered_pairs_with_sides_swapped(tmp_path):
     env = "rlhf_envs/Reacher-v0"
     store = FeedbackStore(tmp_path / "labels.db")
     session = CompareSession(store, env, "ana", planned=6, repeat_share=1.0,
-                             make_segments=lambda seed: random_segments(env, 160, 10, seed))
+                             make_segments=lambda seed: rollout_segments(env, 160, 10, seed))
     shown = {}
     for _ in range(6):
         pair = "wait"

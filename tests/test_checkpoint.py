@@ -12,8 +12,8 @@ import torch
 from stable_baselines3 import PPO, SAC
 from stable_baselines3.common.env_util import make_vec_env
 
-from agents.checkpoint import STATE_FILE, TENSORS_FILE, restore_agent, save_agent
 from feedback.errors import FeedbackError
+from rlhf_envs.agent_checkpoint import STATE_FILE, TENSORS_FILE, restore_agent, save_agent
 
 torch.set_num_threads(1)
 

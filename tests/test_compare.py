@@ -11,14 +11,14 @@ import numpy as np
 import pytest
 
 from feedback.store import FeedbackStore
-from rlhf_envs.compare import CompareSession, main, random_segments
+from rlhf_envs.compare import CompareSession, main, rollout_segments
 
 ENV = "rlhf_envs/Reacher-v0"
 ROOT = Path(__file__).parent.parent
 
 
 def fresh_maker(length=10):
-    return lambda batch: random_segments(ENV, length * 16, length, seed=batch)
+    return lambda batch: rollout_segments(ENV, length * 16, length, seed=batch)
 
 
 def take(session, timeout=30.0):
@@ -63,7 +63,7 @@ def test_session_stores_answers_undoes_and_resumes(tmp_path):
 
 def test_from_run_answers_only_the_runs_queries(tmp_path):
     store = FeedbackStore(tmp_path / "feedback.db")
-    segments = random_segments(ENV, 60, 10, seed=0)
+    segments = rollout_segments(ENV, 60, 10, seed=0)
     store.add_segments(segments)
     [query] = store.add_queries([(segments[0].id, segments[1].id)])
     session = CompareSession(store, ENV, "bo", planned=5)
@@ -89,7 +89,7 @@ def test_bad_input_is_one_line(extra, message, tmp_path, capsys):
 
 def test_a_store_of_another_env_is_refused(tmp_path, capsys):
     store = FeedbackStore(tmp_path / "s.db")
-    store.add_segments(random_segments("rlhf_envs/Swimmer-v0", 20, 10, seed=0))
+    store.add_segments(rollout_segments("rlhf_envs/Swimmer-v0", 20, 10, seed=0))
     store.close()
     assert main(["--env", "Reacher-v0", "--store", str(tmp_path / "s.db")]) == 2
     err = capsys.readouterr().err.strip()
@@ -133,7 +133,7 @@ def test_viewer_screenshot_per_domain(env_id, kwargs, tmp_path):
 
     store = FeedbackStore(tmp_path / "labels.db")
     session = CompareSession(store, env_id, "ana", planned=1, make_segments=lambda seed:
-                             random_segments(env_id, 60, 15, seed, env_kwargs=kwargs))
+                             rollout_segments(env_id, 60, 15, seed, env_kwargs=kwargs))
     viewer = Viewer(session, annotator="ana", clip_size=200)
     shots = [tmp_path / "first.png", tmp_path / f"{env_id.split('/')[1]}.png"]
 
@@ -157,3 +157,38 @@ def test_viewer_screenshot_per_domain(env_id, kwargs, tmp_path):
     assert [lab.answer for lab in store.labels()] == ["right"]
     session.close()
     store.close()
+
+
+def test_clips_of_a_trained_policy(tmp_path, capsys):
+    import torch
+    from stable_baselines3 import PPO
+    from stable_baselines3.common.env_util import make_vec_env
+
+    from rlhf_envs.agent_checkpoint import load_policy, save_agent
+    from rlhf_envs.compare import open_session, parser
+
+    agent = PPO("MlpPolicy", make_vec_env(f"rlhf_envs:{ENV}", n_envs=1), n_steps=64,
+                batch_size=64, n_epochs=1, seed=0)
+    agent.learn(64)
+    save_agent(agent, tmp_path / "run" / "checkpoint" / "agent")
+    import gymnasium as gym
+
+    policy = load_policy(tmp_path / "run" / "checkpoint" / "agent", gym.make(ENV))
+    for name, tensor in agent.policy.state_dict().items():
+        torch.testing.assert_close(policy.state_dict()[name], tensor)
+
+    args = parser().parse_args(["--env", "Reacher-v0", "--store", str(tmp_path / "s.db"),
+                                "--policy", str(tmp_path / "run"), "--segment-length", "10"])
+    session = open_session(args)
+    pair = take(session)
+    [left] = session.store.get_segments([q.left_id for q in session.store.pending_queries()
+                                         if q.id == pair.key])
+    assert left.source == "policy"
+    session.close()
+    session.store.close()
+
+    capsys.readouterr()  # (the training above warned about its missing reward model)
+    assert main(["--env", "Reacher-v0", "--store", str(tmp_path / "t.db"),
+                 "--policy", str(tmp_path / "missing")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "--policy" in err and "no such file" in err and "\n" not in err

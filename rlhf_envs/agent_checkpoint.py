@@ -19,12 +19,15 @@ from collections import deque
 from operator import attrgetter
 from pathlib import Path
 
+import gymnasium as gym
 import numpy as np
 import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
+from stable_baselines3 import PPO, SAC
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.buffers import DictReplayBuffer, ReplayBuffer
+from stable_baselines3.common.policies import BasePolicy
 
 from feedback.errors import FeedbackError
 
@@ -211,15 +214,8 @@ def _buffer_pairs(target, saved):
         yield target, saved["__tensor__"]
 
 
-def restore_agent(agent: BaseAlgorithm, directory: str | os.PathLike) -> None:
-    """Load a :func:`save_agent` checkpoint into ``agent``, built as the saved one was.
-
-    Restores networks, optimizers, torch variables, counters, episode stats and the replay
-    buffer; env episodes restart, so continue with ``learn(..., reset_num_timesteps=False)``.
-    If ``directory`` is missing but a complete ``<dir>.new`` exists (a crash in mid-swap),
-    that is read; failing that, ``<dir>.old``. Nothing changes in ``agent`` unless all checks
-    pass. Raises :class:`FeedbackError` for a missing, damaged, newer or unfitting checkpoint.
-    """
+def _read(directory: str | os.PathLike) -> tuple[Path, dict, str]:
+    """Find and check a checkpoint: ``(its directory, state, name for messages)``."""
     directory = Path(directory)
     where = f"agent checkpoint {directory}"
     found = _find(directory)
@@ -235,21 +231,60 @@ def restore_agent(agent: BaseAlgorithm, directory: str | os.PathLike) -> None:
     if not isinstance(version, int) or version > FORMAT_VERSION:
         raise FeedbackError(f"{where} has format version {version}; this rlhf-envs reads up to "
                             f"{FORMAT_VERSION} (upgrade rlhf-envs)")
-    if state.get("algorithm") != type(agent).__name__:
-        raise FeedbackError(f"{where} holds a {state.get('algorithm')} agent, "
-                            f"not a {type(agent).__name__}")
     tensors_path = found / TENSORS_FILE
     if not tensors_path.is_file() or _sha256(tensors_path) != state.get("tensors_sha256"):
         raise FeedbackError(f"{where}: {TENSORS_FILE} is missing, truncated or altered")
+    return found, state, where
+
+
+def _first_line(err: BaseException) -> str:
+    return str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+
+
+def restore_agent(agent: BaseAlgorithm, directory: str | os.PathLike) -> None:
+    """Load a :func:`save_agent` checkpoint into ``agent``, built as the saved one was.
+
+    Restores networks, optimizers, torch variables, counters, episode stats and the replay
+    buffer; env episodes restart, so continue with ``learn(..., reset_num_timesteps=False)``.
+    If ``directory`` is missing but a complete ``<dir>.new`` exists (a crash in mid-swap),
+    that is read; failing that, ``<dir>.old``. Nothing changes in ``agent`` unless all checks
+    pass. Raises :class:`FeedbackError` for a missing, damaged, newer or unfitting checkpoint.
+    """
+    found, state, where = _read(directory)
+    if state.get("algorithm") != type(agent).__name__:
+        raise FeedbackError(f"{where} holds a {state.get('algorithm')} agent, "
+                            f"not a {type(agent).__name__}")
     try:
-        with safe_open(tensors_path, framework="pt") as tensors:
+        with safe_open(found / TENSORS_FILE, framework="pt") as tensors:
             _restore(agent, state, tensors, where)
     except (AttributeError, KeyError, TypeError, ValueError, RuntimeError,
             SafetensorError) as err:
         if isinstance(err, FeedbackError):
             raise
-        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise FeedbackError(f"{where}: does not fit this agent ({first})") from None
+        raise FeedbackError(f"{where}: does not fit this agent ({_first_line(err)})") from None
+
+
+def load_policy(directory: str | os.PathLike, env: gym.Env) -> BasePolicy:
+    """The policy network of a PPO or SAC checkpoint, for acting in ``env`` (no training state).
+
+    Used to roll out a trained agent, e.g. for labeling sessions; the policy must have the
+    default architecture of its algorithm in Stable-Baselines3, as the loop trains it.
+    """
+    found, state, where = _read(directory)
+    builders = {"PPO": lambda: PPO("MlpPolicy", env, device="cpu"),
+                "SAC": lambda: SAC("MlpPolicy", env, buffer_size=1, device="cpu")}
+    if state.get("algorithm") not in builders:
+        raise FeedbackError(f"{where} holds a {state.get('algorithm')} agent; "
+                            "policies of PPO and SAC can be loaded")
+    policy = builders[state["algorithm"]]().policy
+    try:
+        with safe_open(found / TENSORS_FILE, framework="pt") as tensors:
+            policy.load_state_dict(_decode(state["parameters"]["policy"], tensors))
+    except (KeyError, RuntimeError, SafetensorError) as err:
+        raise FeedbackError(f"{where}: does not fit {env.spec.id if env.spec else 'this env'} "
+                            f"({_first_line(err)})") from None
+    policy.set_training_mode(False)
+    return policy
 
 
 def _restore(agent: BaseAlgorithm, state: dict, tensors, where: str) -> None:
