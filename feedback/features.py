@@ -77,8 +77,10 @@ class _Part:
         else:
             self.offsets = None
             self.size = int(np.prod(space.shape))
-        self.width = 1 if isinstance(space, spaces.Discrete) else (
-            len(self.offsets) if self.discrete else self.size
+        self.width = (
+            1
+            if isinstance(space, spaces.Discrete)
+            else (len(self.offsets) if self.discrete else self.size)
         )
 
     def rows(self, values: np.ndarray, n: int) -> np.ndarray:
@@ -183,12 +185,14 @@ class FeatureSpec:
         acts: np.ndarray,
         next_obs: np.ndarray | None,
         weights: tuple[np.ndarray, list[np.ndarray]],
+        out: np.ndarray | None = None,
     ) -> np.ndarray:
         """``[encode(...), 1] @ weight`` for all members side by side, ``(n, M*H)``.
 
         Box parts are copied into one float32 buffer (with a constant-1 column for the
         bias) and multiplied once; discrete parts add looked-up rows, so no one-hot
-        array is built. ``weights`` comes from :meth:`split_first_layer`.
+        array is built. ``weights`` comes from :meth:`split_first_layer`; the result goes
+        into ``out`` if given.
         """
         dense_weight, lookups = weights
         n = len(acts)
@@ -202,7 +206,7 @@ class FeatureSpec:
             else:  # other shapes: flatten, or say clearly what does not fit
                 x[:, column : column + part.size] = part.rows(values, n)
             column += part.size
-        out = x @ dense_weight
+        out = np.matmul(x, dense_weight, out=out)
         for k, rows in zip(self._discrete, lookups):
             part = self.parts[k]
             out += rows[part.rows(inputs[k], n).astype(np.intp) + part.offsets].sum(axis=1)

@@ -9,8 +9,14 @@ from feedback.errors import FeedbackError
 from feedback.teachers import ANSWERS
 
 FIELDS = {
-    "left": str, "right": str, "answer": str, "annotator": str, "annotator_kind": str,
-    "seconds": (int, float), "created": (int, float), "kind": str,
+    "left": str,
+    "right": str,
+    "answer": str,
+    "annotator": str,
+    "annotator_kind": str,
+    "seconds": (int, float),
+    "created": (int, float),
+    "kind": str,
 }
 
 

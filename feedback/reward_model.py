@@ -4,7 +4,7 @@ Each member is a small MLP r(s, a[, s']); a clip's predicted return is the sum o
 its steps, and P(left preferred) = sigmoid(R_left - R_right) (Christiano et al. 2017).
 All members train at once as batched matrix products, over whole mini-batches of pairs
 and steps: no Python loop over pairs. ``predict`` in the env loop uses a numpy copy of
-the weights with input and output normalisation folded in: three small matrix products.
+the weights with input and output normalisation folded in (:mod:`feedback.folded_ensemble`).
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from gymnasium import spaces
 from feedback.errors import FeedbackError, ModelCardError, check_count
 from feedback.evaluation import agreement, heldout_mask, labels_hash
 from feedback.features import FeatureSpec, space_from_json, space_to_json
+from feedback.folded_ensemble import FoldedEnsemble
 from feedback.model_files import (
     FORMAT,
     FORMAT_VERSION,
@@ -75,6 +76,8 @@ class RewardModel:
         self.spec = FeatureSpec(observation_space, action_space, use_next_obs)
         self.ensemble_size = check_count("ensemble size", ensemble_size, 1)
         self.hidden_sizes = [check_count("hidden size", h, 1) for h in hidden_sizes]
+        if not self.hidden_sizes:
+            raise FeedbackError("a reward model needs at least one hidden layer")
         self.device = torch.device(device)
         self.label_count = 0
         self.labels_hash = ""
@@ -84,8 +87,8 @@ class RewardModel:
         self.weights, self.biases = [], []
         for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
             bound = 1.0 / fan_in**0.5  # nn.Linear's default initialisation, per member
-            w = (torch.rand(self.ensemble_size, fan_in, fan_out, generator=generator) * 2 - 1)
-            b = (torch.rand(self.ensemble_size, 1, fan_out, generator=generator) * 2 - 1)
+            w = torch.rand(self.ensemble_size, fan_in, fan_out, generator=generator) * 2 - 1
+            b = torch.rand(self.ensemble_size, 1, fan_out, generator=generator) * 2 - 1
             self.weights.append((w * bound).to(self.device).requires_grad_())
             self.biases.append((b * bound).to(self.device).requires_grad_())
         self.feature_mean = torch.zeros(self.spec.dim, device=self.device)
@@ -203,9 +206,9 @@ class RewardModel:
         loss_sum = 0.0
         for _ in range(epochs):
             # Each member sees the pairs in its own order (a cheap source of diversity).
-            perm = torch.from_numpy(
-                np.argsort(self._rng.random((members, n_train)), axis=1)
-            ).to(self.device)
+            perm = torch.from_numpy(np.argsort(self._rng.random((members, n_train)), axis=1)).to(
+                self.device
+            )
             loss_sum = 0.0
             for begin in range(0, n_train, batch_size):
                 idx = perm[:, begin : begin + batch_size]  # (M, b)
@@ -252,38 +255,17 @@ class RewardModel:
 
     # ------------------------------------------------------------------ numpy fast path
     def _refresh_numpy(self) -> None:
-        """Copy the weights to float32 numpy for :meth:`predict`, with everything folded in.
-
-        Input normalisation goes into the first layer; output normalisation and the
-        ensemble mean into the last. Biases become weight rows fed by a constant-1 input
-        and a constant-1 unit per member (ReLU keeps 1 as 1), so each layer is one
-        matrix product: the env loop pays for a few numpy calls, not a dozen.
-        """
-        m = self.ensemble_size
+        """Rebuild the float32 numpy forward pass :meth:`predict` uses (after a fit or load)."""
         with torch.no_grad():
-            ws = [w.detach().cpu().double().numpy() for w in self.weights]
-            bs = [b.detach().cpu().double().numpy()[:, 0, :] for b in self.biases]
-            mean = self.feature_mean.cpu().double().numpy()
-            std = self.feature_std.cpu().double().numpy()
-        # (x - mean) / std @ W + b  ==  x @ (W / std) + (b - mean / std @ W)
-        first = ws[0] / std[None, :, None]
-        bs[0] = bs[0] - np.einsum("d,mdh->mh", mean, first)
-        ws[0] = first
-        # Output: (mean over members - output_mean) / output_std.
-        ws[-1] = ws[-1] / (m * self.output_std)
-        bs[-1] = (bs[-1] - self.output_mean) / (m * self.output_std)
-        layers = []
-        for k, (w, b) in enumerate(zip(ws, bs)):
-            last = k == len(ws) - 1
-            fan_in, fan_out = w.shape[1], w.shape[2]
-            aug = np.zeros((m, fan_in + 1, fan_out + (0 if last else 1)))
-            aug[:, :fan_in, :fan_out] = w
-            aug[:, fan_in, :fan_out] = b  # the bias, fed by the constant input
-            if not last:
-                aug[:, fan_in, fan_out] = 1.0  # pass the constant on to the next layer
-            layers.append(aug.astype(np.float32))
-        self._np_first = self.spec.split_first_layer(layers[0])
-        self._np_layers = layers[1:]
+            self._folded = FoldedEnsemble(
+                self.spec,
+                [w.detach().cpu().double().numpy() for w in self.weights],
+                [b.detach().cpu().double().numpy()[:, 0, :] for b in self.biases],
+                self.feature_mean.cpu().double().numpy(),
+                self.feature_std.cpu().double().numpy(),
+                self.output_mean,
+                self.output_std,
+            )
 
     def predict(
         self, obs: np.ndarray, acts: np.ndarray, next_obs: np.ndarray | None = None
@@ -291,14 +273,9 @@ class RewardModel:
         """Normalised ensemble-mean reward of a batch of ``n`` transitions: ``(n,)``.
 
         The first axis of each input is the batch (a single transition is a batch of 1).
+        Runs on the CPU in numpy whatever ``device`` is (see :mod:`feedback.folded_ensemble`).
         """
-        h = self.spec.first_layer(obs, acts, next_obs, self._np_first)
-        np.maximum(h, 0.0, out=h)
-        h = h.reshape(len(h), self.ensemble_size, -1).transpose(1, 0, 2)  # (M, n, H+1)
-        for w in self._np_layers[:-1]:
-            h = np.matmul(h, w)
-            np.maximum(h, 0.0, out=h)
-        return np.matmul(h, self._np_layers[-1]).sum(axis=0).ravel()
+        return self._folded(obs, acts, next_obs)
 
     def segment_returns(self, segments: Sequence[Segment]) -> np.ndarray:
         """Predicted (normalised) return of each segment, shape ``(N,)``."""
@@ -342,9 +319,11 @@ class RewardModel:
         tensors = {f"weight.{k}": w.detach() for k, w in enumerate(self.weights)}
         tensors |= {f"bias.{k}": b.detach() for k, b in enumerate(self.biases)}
         tensors |= {"feature_mean": self.feature_mean, "feature_std": self.feature_std}
-        return write_model(directory, self.card(), safetensors.torch.save(
-            {k: v.cpu().contiguous() for k, v in tensors.items()}
-        ))
+        return write_model(
+            directory,
+            self.card(),
+            safetensors.torch.save({k: v.cpu().contiguous() for k, v in tensors.items()}),
+        )
 
     @classmethod
     def load(
