@@ -29,20 +29,10 @@ def annotator_quality(labels: Sequence[Label]) -> dict[str, dict]:
         answers.setdefault(lab.annotator, {}).setdefault(key, []).append(answer)
     report = {}
     for name, mine in answers.items():
-        repeats = [
-            (first, later)
-            for given in mine.values()
-            if len(given) > 1
-            for first, later in zip(given, given[1:])
-        ]
-        shared = [
-            (a, b)
-            for key, given in mine.items()
-            for other, theirs in answers.items()
-            if other != name and key in theirs
-            for a in given
-            for b in theirs[key]
-        ]
+        repeats = [(first, later) for given in mine.values() if len(given) > 1
+                   for first, later in zip(given, given[1:])]
+        shared = [(a, b) for key, given in mine.items() for other, theirs in answers.items()
+                  if other != name and key in theirs for a in given for b in theirs[key]]
         report[name] = {
             "labels": sum(len(given) for given in mine.values()),
             "repeats": len(repeats),
@@ -60,11 +50,8 @@ def label_weights(labels: Sequence[Label], min_repeats: int = 3) -> np.ndarray:
     people) weigh 1.0.
     """
     quality = annotator_quality(labels)
-    weight = {
-        name: q["self_consistency"]
-        for name, q in quality.items()
-        if q["repeats"] >= min_repeats and q["self_consistency"] is not None
-    }
+    weight = {name: q["self_consistency"] for name, q in quality.items()
+              if q["repeats"] >= min_repeats and q["self_consistency"] is not None}
     return np.array([weight.get(lab.annotator, 1.0) for lab in labels])
 
 

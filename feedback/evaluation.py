@@ -19,7 +19,9 @@ def labels_hash(segments: Sequence[Segment], pairs: np.ndarray, answers: Sequenc
     return hashlib.sha256("\n".join(rows).encode()).hexdigest()
 
 
-def heldout_mask(segments: Sequence[Segment], pairs: np.ndarray, fraction: float) -> np.ndarray:
+def heldout_mask(
+    segments: Sequence[Segment], pairs: np.ndarray, fraction: float
+) -> np.ndarray:
     """Which labelled pairs are held out: decided by a hash of the pair's segment ids.
 
     The same pair stays held out across refits as labels accumulate, so the held-out

@@ -1,14 +1,12 @@
 """From gymnasium spaces to reward-model inputs, and spaces to JSON for model cards.
 
 Box parts are flattened; Discrete and MultiDiscrete parts are one-hot encoded for
-training. In the env loop the first layer of the network is applied part by part
-(:meth:`FeatureSpec.first_layer`): a matrix product for Box parts and a row lookup for
-discrete ones, so no one-hot array or concatenation is built per step.
+training. (In the env loop no one-hot array is built: see
+:mod:`feedback.folded_ensemble`.)
 """
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 import numpy as np
@@ -16,7 +14,6 @@ from gymnasium import spaces
 
 from feedback.errors import FeedbackError, ModelCardError
 
-SMALL_BATCH = 256  # batches up to this size reuse an input buffer (see first_layer)
 SUPPORTED = (spaces.Box, spaces.Discrete, spaces.MultiDiscrete, spaces.MultiBinary)
 
 
@@ -84,6 +81,7 @@ class _Part:
         )
 
     def rows(self, values: np.ndarray, n: int) -> np.ndarray:
+        """``values`` as ``(n, width)``, or a clear error if they do not fit the space."""
         values = np.asarray(values).reshape(n, -1)
         if values.shape[1] != self.width:
             raise FeedbackError(
@@ -119,11 +117,11 @@ class FeatureSpec:
         self.slices = [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:])]
         self.dim = int(bounds[-1])
         # Positions of Box and of discrete parts, fixed here so predict need not sort them.
-        self._dense = [k for k, p in enumerate(self.parts) if not p.discrete]
-        self._discrete = [k for k, p in enumerate(self.parts) if p.discrete]
-        self._buffers = threading.local()
+        self.dense = [k for k, p in enumerate(self.parts) if not p.discrete]
+        self.discrete = [k for k, p in enumerate(self.parts) if p.discrete]
 
-    def _inputs(self, obs, acts, next_obs) -> list[np.ndarray]:
+    def inputs(self, obs, acts, next_obs) -> list[np.ndarray]:
+        """The arrays that feed the parts, in order."""
         if self.use_next_obs:
             if next_obs is None:
                 raise FeedbackError("this reward model needs next observations")
@@ -137,77 +135,5 @@ class FeatureSpec:
         may be merged by the caller with ``reshape``.
         """
         n = len(acts)
-        inputs = self._inputs(obs, acts, next_obs)
+        inputs = self.inputs(obs, acts, next_obs)
         return np.concatenate([p.encode(v, n) for p, v in zip(self.parts, inputs)], axis=1)
-
-    def __getstate__(self) -> dict:
-        # Thread-local buffers are neither copied nor pickled (gymnasium deep-copies the
-        # kwargs of gym.make, reward model included; SubprocVecEnv pickles them).
-        return {k: v for k, v in self.__dict__.items() if k != "_buffers"}
-
-    def __setstate__(self, state: dict) -> None:
-        self.__dict__.update(state)
-        self._buffers = threading.local()
-
-    def _input_buffer(self, n: int, width: int) -> np.ndarray:
-        """A float32 ``(n, width)`` buffer whose last column is 1 (the bias input).
-
-        Small batches (the env loop's) reuse one buffer per thread and size instead of
-        allocating it at every step.
-        """
-        if n > SMALL_BATCH:
-            x = np.empty((n, width), dtype=np.float32)
-            x[:, -1] = 1.0
-            return x
-        buffers = self._buffers.__dict__.setdefault("by_shape", {})
-        x = buffers.get((n, width))
-        if x is None:
-            x = buffers[(n, width)] = np.empty((n, width), dtype=np.float32)
-            x[:, -1] = 1.0
-        return x
-
-    def split_first_layer(self, weight: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
-        """Rearrange a first-layer weight ``(M, dim + 1, H)`` for :meth:`first_layer`.
-
-        Row ``dim`` is the bias (fed by a constant 1). Members go side by side (columns
-        ``m*H:(m+1)*H``); the rows of all Box parts and the bias row are stacked into
-        one matrix, each discrete part keeps its own rows to look up.
-        """
-        members, rows, hidden = weight.shape
-        flat = weight.transpose(1, 0, 2).reshape(rows, members * hidden)
-        dense = [flat[self.slices[k]] for k in self._dense]
-        lookups = [np.ascontiguousarray(flat[self.slices[k]]) for k in self._discrete]
-        return np.ascontiguousarray(np.concatenate([*dense, flat[self.dim :]])), lookups
-
-    def first_layer(
-        self,
-        obs: np.ndarray,
-        acts: np.ndarray,
-        next_obs: np.ndarray | None,
-        weights: tuple[np.ndarray, list[np.ndarray]],
-        out: np.ndarray | None = None,
-    ) -> np.ndarray:
-        """``[encode(...), 1] @ weight`` for all members side by side, ``(n, M*H)``.
-
-        Box parts are copied into one float32 buffer (with a constant-1 column for the
-        bias) and multiplied once; discrete parts add looked-up rows, so no one-hot
-        array is built. ``weights`` comes from :meth:`split_first_layer`; the result goes
-        into ``out`` if given.
-        """
-        dense_weight, lookups = weights
-        n = len(acts)
-        inputs = self._inputs(obs, acts, next_obs)
-        x = self._input_buffer(n, len(dense_weight))
-        column = 0
-        for k in self._dense:
-            part, values = self.parts[k], inputs[k]
-            if getattr(values, "shape", None) == (n, part.size):  # the env loop's batches
-                x[:, column : column + part.size] = values
-            else:  # other shapes: flatten, or say clearly what does not fit
-                x[:, column : column + part.size] = part.rows(values, n)
-            column += part.size
-        out = np.matmul(x, dense_weight, out=out)
-        for k, rows in zip(self._discrete, lookups):
-            part = self.parts[k]
-            out += rows[part.rows(inputs[k], n).astype(np.intp) + part.offsets].sum(axis=1)
-        return out

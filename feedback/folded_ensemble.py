@@ -10,10 +10,13 @@ the loop as one of 64). Hence:
   unit (ReLU keeps 1 as 1), so every layer is one matrix product;
 - the members' last layers are stacked into one vector, so the sum over members is
   part of the last product;
-- each thread keeps its hidden-layer buffers per batch size, so a step allocates
-  nothing but its result.
+- the first layer is applied part by part: Box parts are copied into one input buffer
+  (with a constant-1 column) and multiplied once; discrete parts add looked-up rows, so
+  no one-hot array is built;
+- each thread keeps its buffers per batch size, so a step allocates nothing but its
+  result.
 
-For an ensemble of two hidden layers, a prediction is seven numpy calls.
+For Box spaces and two hidden layers a prediction is seven numpy calls.
 """
 
 from __future__ import annotations
@@ -23,7 +26,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from feedback.features import SMALL_BATCH, FeatureSpec
+from feedback.features import FeatureSpec
+
+SMALL_BATCH = 256  # batches up to this size reuse per-thread buffers
 
 
 class FoldedEnsemble:
@@ -65,7 +70,7 @@ class FoldedEnsemble:
             layers.append(aug.astype(np.float32))
         self.spec = spec
         self.members = members
-        self.first = spec.split_first_layer(layers[0])
+        self._split_first_layer(layers[0])
         self.hidden = layers[1:-1]  # (M, fan_in + 1, fan_out + 1) each
         self.last = np.ascontiguousarray(layers[-1].reshape(-1))  # members stacked
         self.widths = [layers[0].shape[2], *(w.shape[2] for w in self.hidden)]
@@ -80,8 +85,28 @@ class FoldedEnsemble:
         self.__dict__.update(state)
         self._buffers = threading.local()
 
-    def _layer_buffers(self, n: int) -> list[tuple[np.ndarray, np.ndarray]]:
-        """Per layer: an ``(n, M*H)`` buffer and its ``(M, n, H)`` view by member.
+    def _split_first_layer(self, weight: np.ndarray) -> None:
+        """Arrange the first layer ``(M, dim + 1, H)`` for :meth:`_first_layer`.
+
+        Row ``dim`` is the bias (fed by a constant 1). Members go side by side (columns
+        ``m*H:(m+1)*H``); the rows of all Box parts and the bias row are stacked into
+        one matrix, each discrete part keeps its own rows to look up.
+        """
+        spec = self.spec
+        members, rows, hidden = weight.shape
+        flat = weight.transpose(1, 0, 2).reshape(rows, members * hidden)
+        dense = [flat[spec.slices[k]] for k in spec.dense]
+        self.dense_weight = np.ascontiguousarray(np.concatenate([*dense, flat[spec.dim :]]))
+        self.lookups = [np.ascontiguousarray(flat[spec.slices[k]]) for k in spec.discrete]
+        # Where each Box part goes in the input buffer.
+        bounds = np.cumsum([0] + [spec.parts[k].size for k in spec.dense])
+        self.columns = [
+            (k, slice(int(a), int(b))) for k, a, b in zip(spec.dense, bounds, bounds[1:])
+        ]
+
+    def _buffers_for(self, n: int) -> tuple[np.ndarray, list[tuple[np.ndarray, np.ndarray]]]:
+        """The input buffer ``(n, Box dims + 1)``, last column 1, and per layer an
+        ``(n, M*H)`` buffer with its ``(M, n, H)`` view by member.
 
         Small batches (the env loop's) reuse one set per thread and size.
         """
@@ -91,23 +116,40 @@ class FoldedEnsemble:
             found = cache.get(n)
             if found is not None:
                 return found
-        buffers = []
+        x = np.empty((n, len(self.dense_weight)), dtype=np.float32)
+        x[:, -1] = 1.0
+        layers = []
         for width in self.widths:
             flat = np.empty((n, self.members * width), dtype=np.float32)
-            buffers.append((flat, flat.reshape(n, self.members, width).transpose(1, 0, 2)))
+            layers.append((flat, flat.reshape(n, self.members, width).transpose(1, 0, 2)))
         if cache is not None:
-            cache[n] = buffers
-        return buffers
+            cache[n] = (x, layers)
+        return x, layers
+
+    def _first_layer(self, inputs: list, x: np.ndarray, out: np.ndarray) -> None:
+        """``out = [encode(inputs), 1] @ first weight``, all members side by side."""
+        n = len(x)
+        parts = self.spec.parts
+        for k, columns in self.columns:
+            values = inputs[k]
+            if getattr(values, "shape", None) == (n, parts[k].size):  # the env loop's
+                x[:, columns] = values
+            else:  # other shapes: flatten, or say clearly what does not fit
+                x[:, columns] = parts[k].rows(values, n)
+        np.matmul(x, self.dense_weight, out=out)
+        for k, rows in zip(self.spec.discrete, self.lookups):
+            part = parts[k]
+            out += rows[part.rows(inputs[k], n).astype(np.intp) + part.offsets].sum(axis=1)
 
     def __call__(
         self, obs: np.ndarray, acts: np.ndarray, next_obs: np.ndarray | None = None
     ) -> np.ndarray:
         """Normalised ensemble-mean reward of ``n`` transitions, a new ``(n,)`` array."""
-        buffers = self._layer_buffers(len(acts))
-        h, by_member = buffers[0]
-        self.spec.first_layer(obs, acts, next_obs, self.first, out=h)
+        x, layers = self._buffers_for(len(acts))
+        h, by_member = layers[0]
+        self._first_layer(self.spec.inputs(obs, acts, next_obs), x, h)
         np.maximum(h, 0.0, out=h)
-        for weight, (h, next_by_member) in zip(self.hidden, buffers[1:]):
+        for weight, (h, next_by_member) in zip(self.hidden, layers[1:]):
             np.matmul(by_member, weight, out=next_by_member)
             np.maximum(h, 0.0, out=h)
             by_member = next_by_member

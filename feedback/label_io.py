@@ -9,14 +9,8 @@ from feedback.errors import FeedbackError
 from feedback.teachers import ANSWERS
 
 FIELDS = {
-    "left": str,
-    "right": str,
-    "answer": str,
-    "annotator": str,
-    "annotator_kind": str,
-    "seconds": (int, float),
-    "created": (int, float),
-    "kind": str,
+    "left": str, "right": str, "answer": str, "annotator": str, "annotator_kind": str,
+    "seconds": (int, float), "created": (int, float), "kind": str,
 }
 
 

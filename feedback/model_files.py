@@ -21,20 +21,9 @@ from feedback.features import describe_mismatch, space_to_json
 FORMAT = "rlhf-envs-reward-model"
 FORMAT_VERSION = 1
 CARD_FILE, WEIGHTS_FILE = "card.json", "weights.safetensors"
-REQUIRED = (
-    "env_id",
-    "observation_space",
-    "action_space",
-    "use_next_obs",
-    "ensemble_size",
-    "hidden_sizes",
-    "label_count",
-    "labels_hash",
-    "metrics",
-    "output_mean",
-    "output_std",
-    "weights_sha256",
-)
+REQUIRED = ("env_id", "observation_space", "action_space", "use_next_obs", "ensemble_size",
+            "hidden_sizes", "label_count", "labels_hash", "metrics", "output_mean",
+            "output_std", "weights_sha256")
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
@@ -94,11 +83,14 @@ def read_model(directory: str | os.PathLike) -> tuple[dict, dict[str, torch.Tens
     return card, tensors
 
 
-def check_card_fits(where: str, card: dict, env_id, observation_space, action_space) -> None:
+def check_card_fits(
+    where: str, card: dict, env_id, observation_space, action_space
+) -> None:
     """Raise if a card names another env id or other spaces than those given."""
     if env_id is not None and card["env_id"] and card["env_id"] != env_id:
         raise ModelCardError(f"{where} was trained for {card['env_id']}, not {env_id}")
-    for name, space in (("observation space", observation_space), ("action space", action_space)):
+    for name, space in (("observation space", observation_space),
+                        ("action space", action_space)):
         if space is not None:
             problem = describe_mismatch(name, card[name.replace(" ", "_")], space_to_json(space))
             if problem:

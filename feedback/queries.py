@@ -36,9 +36,8 @@ def score_pairs(strategy: str, probabilities: np.ndarray) -> np.ndarray:
     if strategy == "entropy":
         p = np.clip(probabilities.mean(axis=0), 1e-12, 1 - 1e-12)
         return -(p * np.log(p) + (1 - p) * np.log(1 - p))
-    raise FeedbackError(
-        f"unknown query strategy {strategy!r}; choose one of: {', '.join(STRATEGIES)}"
-    )
+    raise FeedbackError(f"unknown query strategy {strategy!r}; choose one of: "
+                        f"{', '.join(STRATEGIES)}")
 
 
 def select_pairs(
@@ -60,9 +59,8 @@ def select_pairs(
     n = check_count("number of queries", n)
     oversample = check_count("oversample", oversample, 1)
     if strategy not in STRATEGIES:
-        raise FeedbackError(
-            f"unknown query strategy {strategy!r}; choose one of: {', '.join(STRATEGIES)}"
-        )
+        raise FeedbackError(f"unknown query strategy {strategy!r}; choose one of: "
+                            f"{', '.join(STRATEGIES)}")
     if n == 0:
         return np.zeros((0, 2), dtype=np.int64)
     informed = strategy != "uniform" and model is not None

@@ -87,8 +87,8 @@ class RewardModel:
         self.weights, self.biases = [], []
         for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
             bound = 1.0 / fan_in**0.5  # nn.Linear's default initialisation, per member
-            w = torch.rand(self.ensemble_size, fan_in, fan_out, generator=generator) * 2 - 1
-            b = torch.rand(self.ensemble_size, 1, fan_out, generator=generator) * 2 - 1
+            w = (torch.rand(self.ensemble_size, fan_in, fan_out, generator=generator) * 2 - 1)
+            b = (torch.rand(self.ensemble_size, 1, fan_out, generator=generator) * 2 - 1)
             self.weights.append((w * bound).to(self.device).requires_grad_())
             self.biases.append((b * bound).to(self.device).requires_grad_())
         self.feature_mean = torch.zeros(self.spec.dim, device=self.device)
@@ -206,9 +206,9 @@ class RewardModel:
         loss_sum = 0.0
         for _ in range(epochs):
             # Each member sees the pairs in its own order (a cheap source of diversity).
-            perm = torch.from_numpy(np.argsort(self._rng.random((members, n_train)), axis=1)).to(
-                self.device
-            )
+            perm = torch.from_numpy(
+                np.argsort(self._rng.random((members, n_train)), axis=1)
+            ).to(self.device)
             loss_sum = 0.0
             for begin in range(0, n_train, batch_size):
                 idx = perm[:, begin : begin + batch_size]  # (M, b)

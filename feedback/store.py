@@ -96,9 +96,7 @@ def check_annotator_name(name: str) -> str:
 def encode_segment(segment: Segment) -> bytes:
     """Segment arrays as safetensors bytes (no pickle)."""
     arrays = {
-        "obs": segment.obs,
-        "acts": segment.acts,
-        "next_obs": segment.next_obs,
+        "obs": segment.obs, "acts": segment.acts, "next_obs": segment.next_obs,
         "true_rewards": segment.true_rewards,
     }
     arrays |= {f"reward_terms.{k}": v for k, v in segment.reward_terms.items()}
@@ -111,17 +109,10 @@ def decode_segment(row: sqlite3.Row) -> Segment:
     arrays = safetensors.numpy.load(row["arrays"])
     terms = {k.split(".", 1)[1]: v for k, v in arrays.items() if k.startswith("reward_terms.")}
     return Segment(
-        obs=arrays["obs"],
-        acts=arrays["acts"],
-        next_obs=arrays["next_obs"],
-        true_rewards=arrays["true_rewards"],
-        reward_terms=terms,
-        render_states=arrays.get("render_states"),
-        env_id=row["env_id"],
-        source=row["source"],
-        episode=row["episode"],
-        start=row["start"],
-        id=row["id"],
+        obs=arrays["obs"], acts=arrays["acts"], next_obs=arrays["next_obs"],
+        true_rewards=arrays["true_rewards"], reward_terms=terms,
+        render_states=arrays.get("render_states"), env_id=row["env_id"],
+        source=row["source"], episode=row["episode"], start=row["start"], id=row["id"],
     )
 
 
@@ -219,24 +210,10 @@ class FeedbackStore:
         rows = []
         for s in segments:
             blob = encode_segment(s)
-            rows.append(
-                (
-                    s.id,
-                    s.env_id,
-                    s.source,
-                    s.episode,
-                    s.start,
-                    len(s),
-                    blob,
-                    hashlib.sha256(blob).hexdigest(),
-                    now,
-                )
-            )
-        self._transaction(
-            lambda db: db.executemany(
-                "INSERT OR IGNORE INTO segments VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows
-            )
-        )
+            rows.append((s.id, s.env_id, s.source, s.episode, s.start, len(s), blob,
+                         hashlib.sha256(blob).hexdigest(), now))
+        self._transaction(lambda db: db.executemany(
+            "INSERT OR IGNORE INTO segments VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows))
 
     def get_segments(self, ids: Sequence[str]) -> list[Segment]:
         """Segments by id, in the order asked; checksums are verified."""
@@ -264,20 +241,15 @@ class FeedbackStore:
         self, pairs: Iterable[tuple[str, str]], strategy: str = "uniform", iteration: int = 0
     ) -> list[int]:
         """Record pairs of segment ids to ask about; a pair already asked keeps its id."""
-
         def work(db: sqlite3.Connection) -> list[int]:
             ids = []
             for left, right in pairs:
                 db.execute(
                     "INSERT OR IGNORE INTO queries (left_id, right_id, strategy, iteration, "
-                    "created) VALUES (?, ?, ?, ?, ?)",
-                    (left, right, strategy, iteration, time.time()),
-                )
-                ids.append(
-                    db.execute(
-                        "SELECT id FROM queries WHERE left_id=? AND right_id=?", (left, right)
-                    ).fetchone()[0]
-                )
+                    "created) VALUES (?, ?, ?, ?, ?)", (left, right, strategy, iteration,
+                                                        time.time()))
+                ids.append(db.execute("SELECT id FROM queries WHERE left_id=? AND right_id=?",
+                                      (left, right)).fetchone()[0])
             return ids
 
         try:
@@ -293,52 +265,29 @@ class FeedbackStore:
         """Queries with no label yet, oldest first."""
         rows = self._query(
             "SELECT q.* FROM queries q WHERE NOT EXISTS "
-            "(SELECT 1 FROM labels l WHERE l.query_id = q.id) ORDER BY q.id"
-        )
-        return [
-            Query(r["id"], r["left_id"], r["right_id"], r["strategy"], r["iteration"]) for r in rows
-        ]
+            "(SELECT 1 FROM labels l WHERE l.query_id = q.id) ORDER BY q.id")
+        return [Query(r["id"], r["left_id"], r["right_id"], r["strategy"], r["iteration"])
+                for r in rows]
 
     # ------------------------------------------------------------------ annotators and labels
     def _annotator(self, db: sqlite3.Connection, name: str, kind: str) -> int:
         check_annotator_name(name)
         if kind not in ("teacher", "human"):
             raise FeedbackError(f"annotator kind must be 'teacher' or 'human', not {kind!r}")
-        db.execute(
-            "INSERT OR IGNORE INTO annotators (name, kind, created) VALUES (?, ?, ?)",
-            (name, kind, time.time()),
-        )
+        db.execute("INSERT OR IGNORE INTO annotators (name, kind, created) VALUES (?, ?, ?)",
+                   (name, kind, time.time()))
         return db.execute("SELECT id FROM annotators WHERE name=?", (name,)).fetchone()[0]
 
-    def add_label(
-        self,
-        query_id: int,
-        answer: str,
-        annotator: str,
-        *,
-        annotator_kind: str = "teacher",
-        seconds: float = 0.0,
-        kind: str = "compare",
-    ) -> int:
+    def add_label(self, query_id: int, answer: str, annotator: str, *,
+                  annotator_kind: str = "teacher", seconds: float = 0.0,
+                  kind: str = "compare") -> int:
         """Record one answer; it is on disk when this returns. Returns the label id."""
-        return self.add_labels(
-            [(query_id, answer)],
-            annotator,
-            annotator_kind=annotator_kind,
-            seconds=seconds,
-            kind=kind,
-        )[0]
+        return self.add_labels([(query_id, answer)], annotator, annotator_kind=annotator_kind,
+                               seconds=seconds, kind=kind)[0]
 
-    def add_labels(
-        self,
-        answers: Iterable[tuple[int, str]],
-        annotator: str,
-        *,
-        annotator_kind: str = "teacher",
-        seconds: float = 0.0,
-        kind: str = "compare",
-        created: float | None = None,
-    ) -> list[int]:
+    def add_labels(self, answers: Iterable[tuple[int, str]], annotator: str, *,
+                   annotator_kind: str = "teacher", seconds: float = 0.0,
+                   kind: str = "compare", created: float | None = None) -> list[int]:
         """Record ``(query_id, answer)`` pairs in one transaction; returns label ids."""
         answers = list(answers)
         for _, answer in answers:
@@ -348,14 +297,10 @@ class FeedbackStore:
         def work(db: sqlite3.Connection) -> list[int]:
             who = self._annotator(db, annotator, annotator_kind)
             stamp = time.time() if created is None else created
-            return [
-                db.execute(
-                    "INSERT INTO labels (query_id, answer, annotator_id, seconds, created, kind) "
-                    "VALUES (?, ?, ?, ?, ?, ?)",
-                    (q, a, who, seconds, stamp, kind),
-                ).lastrowid
-                for q, a in answers
-            ]
+            return [db.execute(
+                "INSERT INTO labels (query_id, answer, annotator_id, seconds, created, kind) "
+                "VALUES (?, ?, ?, ?, ?, ?)", (q, a, who, seconds, stamp, kind)).lastrowid
+                for q, a in answers]
 
         try:
             return self._transaction(work)
@@ -370,8 +315,7 @@ class FeedbackStore:
         rows = self._query(
             "SELECT l.id, l.query_id, q.left_id, q.right_id, l.answer, a.name, a.kind, "
             "l.seconds, l.created, l.kind FROM labels l JOIN queries q ON q.id = l.query_id "
-            "JOIN annotators a ON a.id = l.annotator_id ORDER BY l.id"
-        )
+            "JOIN annotators a ON a.id = l.annotator_id ORDER BY l.id")
         return [Label(*row) for row in rows]
 
     def label_count(self) -> int:
@@ -382,9 +326,8 @@ class FeedbackStore:
         labels = self.labels()
         ids = sorted({i for lab in labels for i in (lab.left_id, lab.right_id)})
         position = {segment_id: k for k, segment_id in enumerate(ids)}
-        pairs = np.array(
-            [[position[lab.left_id], position[lab.right_id]] for lab in labels], dtype=np.int64
-        ).reshape(-1, 2)
+        pairs = np.array([[position[lab.left_id], position[lab.right_id]] for lab in labels],
+                         dtype=np.int64).reshape(-1, 2)
         return self.get_segments(ids), pairs, [lab.answer for lab in labels]
 
     # ------------------------------------------------------------------ JSON Lines
@@ -394,21 +337,11 @@ class FeedbackStore:
         tmp = Path(str(path) + ".tmp")
         with open(tmp, "w") as f:
             for lab in labels:
-                f.write(
-                    json.dumps(
-                        {
-                            "left": lab.left_id,
-                            "right": lab.right_id,
-                            "answer": lab.answer,
-                            "annotator": lab.annotator,
-                            "annotator_kind": lab.annotator_kind,
-                            "seconds": lab.seconds,
-                            "created": lab.created,
-                            "kind": lab.kind,
-                        }
-                    )
-                    + "\n"
-                )
+                f.write(json.dumps({
+                    "left": lab.left_id, "right": lab.right_id, "answer": lab.answer,
+                    "annotator": lab.annotator, "annotator_kind": lab.annotator_kind,
+                    "seconds": lab.seconds, "created": lab.created, "kind": lab.kind,
+                }) + "\n")
         os.replace(tmp, path)
         return len(labels)
 
@@ -423,10 +356,10 @@ class FeedbackStore:
         for line, rec in records:
             for side in ("left", "right"):
                 if rec[side] not in known:
-                    raise FeedbackError(f"{path}:{line}: segment {rec[side]} is not in {self.path}")
-        existing = {
-            (lab.left_id, lab.right_id, lab.annotator, lab.created) for lab in self.labels()
-        }
+                    raise FeedbackError(
+                        f"{path}:{line}: segment {rec[side]} is not in {self.path}")
+        existing = {(lab.left_id, lab.right_id, lab.annotator, lab.created)
+                    for lab in self.labels()}
 
         def work(db: sqlite3.Connection) -> int:
             added = 0
@@ -434,20 +367,15 @@ class FeedbackStore:
                 if (rec["left"], rec["right"], rec["annotator"], rec["created"]) in existing:
                     continue
                 who = self._annotator(db, rec["annotator"], rec["annotator_kind"])
-                db.execute(
-                    "INSERT OR IGNORE INTO queries (left_id, right_id, strategy, "
-                    "iteration, created) VALUES (?, ?, 'imported', 0, ?)",
-                    (rec["left"], rec["right"], rec["created"]),
-                )
-                query = db.execute(
-                    "SELECT id FROM queries WHERE left_id=? AND right_id=?",
-                    (rec["left"], rec["right"]),
-                ).fetchone()[0]
-                db.execute(
-                    "INSERT INTO labels (query_id, answer, annotator_id, seconds, "
-                    "created, kind) VALUES (?, ?, ?, ?, ?, ?)",
-                    (query, rec["answer"], who, rec["seconds"], rec["created"], rec["kind"]),
-                )
+                db.execute("INSERT OR IGNORE INTO queries (left_id, right_id, strategy, "
+                           "iteration, created) VALUES (?, ?, 'imported', 0, ?)",
+                           (rec["left"], rec["right"], rec["created"]))
+                query = db.execute("SELECT id FROM queries WHERE left_id=? AND right_id=?",
+                                   (rec["left"], rec["right"])).fetchone()[0]
+                db.execute("INSERT INTO labels (query_id, answer, annotator_id, seconds, "
+                           "created, kind) VALUES (?, ?, ?, ?, ?, ?)",
+                           (query, rec["answer"], who, rec["seconds"], rec["created"],
+                            rec["kind"]))
                 added += 1
             return added
 

@@ -99,7 +99,9 @@ class SyntheticTeacher:
         answers[skip] = SKIP
         return answers.tolist()
 
-    def answer_segments(self, left: Sequence[Segment], right: Sequence[Segment]) -> list[str]:
+    def answer_segments(
+        self, left: Sequence[Segment], right: Sequence[Segment]
+    ) -> list[str]:
         """Answer pairs ``(left[i], right[i])`` of segments."""
         if len(left) != len(right):
             raise FeedbackError(f"{len(left)} left segments but {len(right)} right ones")
@@ -127,9 +129,7 @@ def make_teacher(name: str, seed: int | None = None, **overrides: float) -> Synt
         )
     unknown = set(overrides) - {"beta", "gamma", "eps_mistake", "eps_skip", "eps_equal"}
     if unknown:
-        raise FeedbackError(
-            f"unknown teacher parameter {sorted(unknown)[0]!r}; use beta, "
-            "gamma, eps_mistake, eps_skip or eps_equal"
-        )
+        raise FeedbackError(f"unknown teacher parameter {sorted(unknown)[0]!r}; use beta, "
+                            "gamma, eps_mistake, eps_skip or eps_equal")
     params = {**TEACHER_PRESETS[name], **overrides}
     return SyntheticTeacher(name=name, seed=seed, **params)

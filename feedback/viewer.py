@@ -23,10 +23,8 @@ os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 import pygame  # noqa: E402
 
 ANSWERS = ("left", "right", "equal", "skip")
-KEY_HELP = (
-    "← / A: A better   → / D: B better   ↓ / =: equal   S: skip   Space: replay   "
-    "U: undo   + / -: speed   Q / Esc: quit"
-)
+KEY_HELP = ("← / A: A better   → / D: B better   ↓ / =: equal   S: skip   Space: replay   "
+            "U: undo   + / -: speed   Q / Esc: quit")
 # pygame's default font has no arrow glyphs, so the help line names the keys in words.
 _SHOWN_HELP = KEY_HELP.replace("←", "Left").replace("→", "Right").replace("↓", "Down")
 MARGIN, LOOP_HZ, SPEEDS = 16, 60, (0.25, 4.0)
@@ -35,9 +33,9 @@ BG, FG, DIM, BOX = (28, 28, 32), (235, 235, 235), (160, 160, 170), (90, 90, 100)
 
 @dataclass
 class Pair:
-    key: int  # the caller's id of this question (e.g. a store query id)
-    left: np.ndarray  # frames (T, H, W, 3) uint8, clip A
-    right: np.ndarray  # frames (T, H, W, 3) uint8, clip B (same T, H, W)
+    key: int                      # the caller's id of this question (e.g. a store query id)
+    left: np.ndarray              # frames (T, H, W, 3) uint8, clip A
+    right: np.ndarray             # frames (T, H, W, 3) uint8, clip B (same T, H, W)
     prompt: str = "Which clip is better?"
 
 
@@ -74,9 +72,9 @@ class Layout:
 def _make_layout(box: tuple[int, int], clip_size: int, font: pygame.font.Font) -> Layout:
     """Place prompt, labels, clips (each ``box`` = (w, h)), buttons and text lines."""
     width = max(2 * clip_size + 3 * MARGIN, 600)
-    y = MARGIN + 34 + 30  # prompt, then the "A" / "B" labels
+    y = MARGIN + 34 + 30                                   # prompt, then the "A" / "B" labels
     clip_a = pygame.Rect(0, y, *box)
-    clip_a.centerx = width // 4 + MARGIN // 4  # centred in the left half
+    clip_a.centerx = width // 4 + MARGIN // 4              # centred in the left half
     clip_b = clip_a.copy()
     clip_b.centerx = width - clip_a.centerx
     y = clip_a.bottom + 14
@@ -96,21 +94,14 @@ def _make_layout(box: tuple[int, int], clip_size: int, font: pygame.font.Font) -
 class Viewer:
     """Shows pairs from ``source`` side by side and hands the answers back to it."""
 
-    def __init__(
-        self,
-        source: PairSource,
-        *,
-        annotator: str,
-        fps: int = 30,
-        clip_size: int = 320,
-        title: str = "rlhf-envs: compare",
-    ) -> None:
+    def __init__(self, source: PairSource, *, annotator: str, fps: int = 30,
+                 clip_size: int = 320, title: str = "rlhf-envs: compare") -> None:
         self.source, self.annotator, self.fps, self.title = source, annotator, fps, title
         self.clip_size = clip_size
         self.speed = 1.0
-        self.pair: Pair | None = None  # the pair on screen (None while loading)
-        self.frame = 0  # frame index shown on both sides
-        self.answers = 0  # answers given over all runs (undone ones count)
+        self.pair: Pair | None = None        # the pair on screen (None while loading)
+        self.frame = 0                       # frame index shown on both sides
+        self.answers = 0                     # answers given over all runs (undone ones count)
         pygame.font.init()
         self._fonts = {size: pygame.font.Font(None, size) for size in (20, 24, 30)}
         self.layout = _make_layout((clip_size, clip_size), clip_size, self._fonts[20])
@@ -170,10 +161,8 @@ class Viewer:
         """Put ``pair`` on screen from frame 0 (re-laying out the window if its shape changed)."""
         left, right = np.asarray(pair.left), np.asarray(pair.right)
         if left.ndim != 4 or left.shape[-1] != 3 or left.shape != right.shape or not len(left):
-            raise ValueError(
-                f"pair {pair.key}: clips must be two (T, H, W, 3) arrays of one "
-                f"shape, got {left.shape} and {right.shape}"
-            )
+            raise ValueError(f"pair {pair.key}: clips must be two (T, H, W, 3) arrays of one "
+                             f"shape, got {left.shape} and {right.shape}")
         self.pair = Pair(pair.key, left, right, pair.prompt)
         height, width = left.shape[1:3]
         scale = self.clip_size / max(height, width)
@@ -195,7 +184,7 @@ class Viewer:
         self.answers += 1
         self.pair = None
         self._progress = self.source.progress()
-        self._fetch()  # an instantly ready pair is shown without a "loading" flash
+        self._fetch()            # an instantly ready pair is shown without a "loading" flash
 
     # -- input -------------------------------------------------------------------------------
 
@@ -205,13 +194,8 @@ class Viewer:
             return "quit"
         if event.type == pygame.MOUSEBUTTONDOWN and getattr(event, "button", 1) == 1:
             lay = self.layout
-            for rect, action in (
-                (lay.clip_a, "left"),
-                (lay.clip_b, "right"),
-                (lay.equal, "equal"),
-                (lay.skip, "skip"),
-                (lay.undo, "undo"),
-            ):
+            for rect, action in ((lay.clip_a, "left"), (lay.clip_b, "right"),
+                                 (lay.equal, "equal"), (lay.skip, "skip"), (lay.undo, "undo")):
                 if rect.collidepoint(event.pos):
                     return action
             return None
@@ -219,28 +203,14 @@ class Viewer:
             return None
         key, text = event.key, getattr(event, "unicode", "")
         shift = getattr(event, "mod", 0) & pygame.KMOD_SHIFT
-        if (
-            text == "+"
-            or key in (pygame.K_PLUS, pygame.K_KP_PLUS)
-            or (key == pygame.K_EQUALS and shift)
-        ):
+        if text == "+" or key in (pygame.K_PLUS, pygame.K_KP_PLUS) or (
+                key == pygame.K_EQUALS and shift):
             return "faster"
-        keys = {
-            pygame.K_LEFT: "left",
-            pygame.K_a: "left",
-            pygame.K_RIGHT: "right",
-            pygame.K_d: "right",
-            pygame.K_DOWN: "equal",
-            pygame.K_EQUALS: "equal",
-            pygame.K_KP_EQUALS: "equal",
-            pygame.K_s: "skip",
-            pygame.K_SPACE: "replay",
-            pygame.K_u: "undo",
-            pygame.K_MINUS: "slower",
-            pygame.K_KP_MINUS: "slower",
-            pygame.K_q: "quit",
-            pygame.K_ESCAPE: "quit",
-        }
+        keys = {pygame.K_LEFT: "left", pygame.K_a: "left", pygame.K_RIGHT: "right",
+                pygame.K_d: "right", pygame.K_DOWN: "equal", pygame.K_EQUALS: "equal",
+                pygame.K_KP_EQUALS: "equal", pygame.K_s: "skip", pygame.K_SPACE: "replay",
+                pygame.K_u: "undo", pygame.K_MINUS: "slower", pygame.K_KP_MINUS: "slower",
+                pygame.K_q: "quit", pygame.K_ESCAPE: "quit"}
         return keys.get(key)
 
     def _handle_events(self) -> bool:
@@ -249,7 +219,7 @@ class Viewer:
             action = self._action(self._pending[0])
             if action in ANSWERS or action == "undo":
                 if self.pair is not None and not self._drawn:
-                    return False  # keep it for after the next draw
+                    return False                        # keep it for after the next draw
             self._pending.pop(0)
             if action == "quit":
                 return True
@@ -298,21 +268,14 @@ class Viewer:
             self._text(label, 30, FG, midbottom=(rect.centerx, rect.top - 6))
             pygame.draw.rect(canvas, BOX, rect.inflate(4, 4), 2)
         if self.pair is None:
-            self._text(
-                "loading...",
-                30,
-                DIM,
-                center=((lay.clip_a.centerx + lay.clip_b.centerx) // 2, lay.clip_a.centery),
-            )
+            self._text("loading...", 30, DIM, center=((lay.clip_a.centerx + lay.clip_b.centerx)
+                                                      // 2, lay.clip_a.centery))
         else:
             self.frame = int(self._pos) % len(self.pair.left)
             canvas.blit(self._frame_surface(0, self.frame), lay.clip_a)
             canvas.blit(self._frame_surface(1, self.frame), lay.clip_b)
-        for rect, label in (
-            (lay.equal, "Equal (Down)"),
-            (lay.skip, "Skip (S)"),
-            (lay.undo, "Undo (U)"),
-        ):
+        for rect, label in ((lay.equal, "Equal (Down)"), (lay.skip, "Skip (S)"),
+                            (lay.undo, "Undo (U)")):
             pygame.draw.rect(canvas, BOX, rect, border_radius=6)
             self._text(label, 24, FG, center=rect.center)
         y = lay.equal.bottom + 14
@@ -321,10 +284,8 @@ class Viewer:
             y += 22
         seconds = self._session_seconds + time.monotonic() - self._run_start
         rate = 60 * self.answers / max(seconds, 1e-9)
-        status = (
-            f"annotator: {self.annotator}   answered {self._progress[0]} / "
-            f"{self._progress[1]}   {rate:.1f} answers/min   speed x{self.speed:g}"
-        )
+        status = (f"annotator: {self.annotator}   answered {self._progress[0]} / "
+                  f"{self._progress[1]}   {rate:.1f} answers/min   speed x{self.speed:g}")
         self._text(status, 20, FG, midtop=(width // 2, y))
         if self._window is not None:
             self._window.blit(canvas, (0, 0))

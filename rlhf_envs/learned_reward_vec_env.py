@@ -73,11 +73,11 @@ class LearnedRewardVecEnv(VecEnvWrapper):
     def step_wait(self) -> VecEnvStepReturn:
         obs, true_rewards, dones, infos = self.venv.step_wait()
         if infos and "true_reward" not in infos[0]:  # plain envs: their reward is the task's
-            for info, true_reward in zip(infos, true_rewards):
-                info["true_reward"] = float(true_reward)
+            for info, true_reward in zip(infos, true_rewards.tolist()):
+                info["true_reward"] = true_reward
         model = self.reward_model
         if self._early_rewards is not None:
-            rewards = self._early_rewards.astype(np.float32, copy=False)
+            rewards = self._early_rewards  # float32: predict's dtype
         elif model is None:
             rewards = np.zeros(self.num_envs, dtype=np.float32)
         else:  # r(s, a, s'): the real next observation, not the reset one

@@ -122,6 +122,36 @@ def test_discrete_actions_and_next_observations():
     assert "next observations" in one_line(err)
 
 
+@pytest.mark.parametrize("hidden_sizes", [(8,), (16, 8), (8, 8, 8)])
+def test_folded_forward_pass_matches_torch_for_every_space_and_depth(hidden_sizes):
+    obs_space = spaces.Box(-1, 1, (2, 3), np.float32)
+    act_space = spaces.MultiDiscrete([3, 2])
+    model = RewardModel(obs_space, act_space, hidden_sizes=hidden_sizes, use_next_obs=True,
+                        ensemble_size=2, seed=3)
+    rng = np.random.default_rng(0)
+    with torch.no_grad():  # make the folded normalisations matter
+        model.feature_mean = torch.from_numpy(rng.normal(size=model.spec.dim)).float()
+        model.feature_std = torch.from_numpy(rng.uniform(0.5, 2, model.spec.dim)).float()
+    model.output_mean, model.output_std = 0.3, 1.7
+    model._refresh_numpy()
+    for n in (1, 8, 300):  # 300: above the batch size whose buffers are kept
+        obs = rng.uniform(-1, 1, (n, 2, 3)).astype(np.float32)
+        next_obs = rng.uniform(-1, 1, (n, 2, 3))
+        acts = np.stack([rng.integers(0, 3, n), rng.integers(0, 2, n)], axis=1)
+        features = torch.from_numpy(model.spec.encode(obs, acts, next_obs))
+        with torch.no_grad():
+            members = model._members(features.expand(model.ensemble_size, -1, -1))
+        slow = (members.mean(0).numpy() - 0.3) / 1.7
+        fast = model.predict(obs, acts, next_obs)
+        np.testing.assert_allclose(fast, slow, rtol=1e-4, atol=1e-5)
+        again = model.predict(obs[::-1].copy(), acts[::-1].copy(), next_obs[::-1].copy())
+        np.testing.assert_allclose(fast, slow, rtol=1e-4, atol=1e-5)  # not overwritten
+        np.testing.assert_allclose(again, slow[::-1], rtol=1e-4, atol=1e-5)
+    with pytest.raises(FeedbackError) as err:
+        RewardModel(obs_space, act_space, hidden_sizes=())
+    assert "at least one hidden layer" in one_line(err)
+
+
 def test_fit_rejects_bad_labels(cheetah_train):
     model = RewardModel(CHEETAH_OBS, CHEETAH_ACT)
     pairs = np.array([[0, 1], [2, 3]])
