@@ -1,11 +1,9 @@
 """FeedbackStore: segments, queries, labels and annotators in one SQLite file.
 
 Production data rules: every label is committed (WAL, ``synchronous=FULL``) before the
-call that records it returns, so a crash or SIGKILL loses nothing acknowledged. The
-schema is versioned (``PRAGMA user_version``) and the file is marked as ours
-(``PRAGMA application_id``); a newer, damaged or foreign file raises :class:`StoreError`
-before anything is written. Segment arrays are stored as safetensors bytes with a sha256
-checksum, never pickled.
+call that records it returns, so a crash or SIGKILL loses nothing acknowledged. Opening,
+the versioned schema and its migrations are in :mod:`feedback.store_schema`. Segment
+arrays are stored as safetensors bytes with a sha256 checksum, never pickled.
 """
 
 from __future__ import annotations
@@ -26,33 +24,10 @@ import safetensors.numpy
 from feedback.errors import FeedbackError, StoreError
 from feedback.label_io import read_label_lines
 from feedback.segments import Segment
+from feedback.store_schema import open_database
 from feedback.teachers import ANSWERS
 
-SCHEMA_VERSION = 1
-APPLICATION_ID = 0x524C4846  # "RLHF"
-SQLITE_HEADER = b"SQLite format 3\x00"
 MAX_NAME_LENGTH = 64
-
-SCHEMA = """
-CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE segments (
-    id TEXT PRIMARY KEY, env_id TEXT NOT NULL, source TEXT NOT NULL, episode INTEGER NOT NULL,
-    start INTEGER NOT NULL, length INTEGER NOT NULL, arrays BLOB NOT NULL,
-    checksum TEXT NOT NULL, created REAL NOT NULL);
-CREATE TABLE annotators (
-    id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,
-    kind TEXT NOT NULL CHECK (kind IN ('teacher', 'human')), created REAL NOT NULL);
-CREATE TABLE queries (
-    id INTEGER PRIMARY KEY, left_id TEXT NOT NULL REFERENCES segments(id),
-    right_id TEXT NOT NULL REFERENCES segments(id), strategy TEXT NOT NULL,
-    iteration INTEGER NOT NULL, created REAL NOT NULL, UNIQUE (left_id, right_id));
-CREATE TABLE labels (
-    id INTEGER PRIMARY KEY, query_id INTEGER NOT NULL REFERENCES queries(id),
-    answer TEXT NOT NULL CHECK (answer IN ('left', 'right', 'equal', 'skip')),
-    annotator_id INTEGER NOT NULL REFERENCES annotators(id), seconds REAL NOT NULL,
-    created REAL NOT NULL, kind TEXT NOT NULL DEFAULT 'compare');
-CREATE INDEX labels_by_query ON labels (query_id);
-"""
 
 
 @dataclass(frozen=True)
@@ -80,6 +55,28 @@ class Label:
     seconds: float
     created: float
     kind: str
+
+
+@dataclass(frozen=True)
+class Rating:
+    """A person's 1-5 rating of one clip (``rating`` None: skipped)."""
+
+    id: int
+    segment_id: str
+    rating: int | None
+    annotator: str
+    annotator_kind: str
+    seconds: float
+    created: float
+
+
+@dataclass(frozen=True)
+class Demonstration:
+    """A segment a person acted out themselves (the env's keys, in ``--mode demo``)."""
+
+    segment_id: str
+    annotator: str
+    created: float
 
 
 def check_annotator_name(name: str) -> str:
@@ -122,60 +119,7 @@ class FeedbackStore:
     def __init__(self, path: str | os.PathLike) -> None:
         self.path = Path(path)
         self._lock = threading.RLock()
-        self._db = self._open()
-
-    # ------------------------------------------------------------------ opening
-    def _open(self) -> sqlite3.Connection:
-        where = f"{self.path}"
-        if self.path.is_dir():
-            raise StoreError(f"{where} is a directory, not a feedback store file")
-        if self.path.exists() and self.path.stat().st_size > 0:
-            with open(self.path, "rb") as f:
-                if f.read(len(SQLITE_HEADER)) != SQLITE_HEADER:
-                    raise StoreError(f"{where} is not a feedback store (not an SQLite file)")
-        try:
-            db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        except sqlite3.Error as err:
-            raise StoreError(f"cannot open feedback store {where}: {err}") from None
-        db.row_factory = sqlite3.Row
-        try:
-            app_id = db.execute("PRAGMA application_id").fetchone()[0]
-            version = db.execute("PRAGMA user_version").fetchone()[0]
-            tables = db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
-            if tables and app_id != APPLICATION_ID:
-                raise StoreError(f"{where} is an SQLite file but not an rlhf-envs feedback store")
-            if version > SCHEMA_VERSION:
-                raise StoreError(
-                    f"{where} has schema version {version}, newer than this rlhf-envs "
-                    f"reads ({SCHEMA_VERSION}); upgrade rlhf-envs to use it"
-                )
-            check = db.execute("PRAGMA quick_check").fetchone()[0]
-            if check != "ok":
-                detail = " ".join(check.replace("*** in database main ***", "").split())
-                raise StoreError(f"{where} is damaged ({detail}); restore it from a backup")
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=FULL")
-            db.execute("PRAGMA foreign_keys=ON")
-            if not tables:
-                self._create(db)
-        except sqlite3.DatabaseError as err:
-            db.close()
-            raise StoreError(f"{where} is damaged or not a feedback store ({err})") from None
-        except StoreError:
-            db.close()
-            raise
-        return db
-
-    @staticmethod
-    def _create(db: sqlite3.Connection) -> None:
-        db.execute("BEGIN")
-        # executescript() would commit on its own; run the statements inside one transaction.
-        for statement in filter(str.strip, SCHEMA.split(";")):
-            db.execute(statement)
-        db.execute("INSERT INTO meta VALUES ('created', ?)", (str(time.time()),))
-        db.execute(f"PRAGMA application_id={APPLICATION_ID}")
-        db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
-        db.execute("COMMIT")
+        self._db = open_database(self.path)
 
     def close(self) -> None:
         with self._lock:
@@ -329,6 +273,59 @@ class FeedbackStore:
         pairs = np.array([[position[lab.left_id], position[lab.right_id]] for lab in labels],
                          dtype=np.int64).reshape(-1, 2)
         return self.get_segments(ids), pairs, [lab.answer for lab in labels]
+
+    # ------------------------------------------------------------------ ratings
+    def add_rating(self, segment_id: str, rating: int | None, annotator: str, *,
+                   annotator_kind: str = "human", seconds: float = 0.0) -> int:
+        """Record a 1-5 rating of a stored clip (None: skipped); on disk when this returns."""
+        if rating is not None and (isinstance(rating, bool) or rating not in range(1, 6)):
+            raise FeedbackError(f"a rating is 1, 2, 3, 4 or 5 (or None to skip), not {rating!r}")
+
+        def work(db: sqlite3.Connection) -> int:
+            who = self._annotator(db, annotator, annotator_kind)
+            return db.execute(
+                "INSERT INTO ratings (segment_id, rating, annotator_id, seconds, created) "
+                "VALUES (?, ?, ?, ?, ?)", (segment_id, rating, who, seconds, time.time())
+            ).lastrowid
+
+        try:
+            return self._transaction(work)
+        except sqlite3.IntegrityError:
+            raise FeedbackError(f"no segment {segment_id} in the store to rate") from None
+
+    def delete_rating(self, rating_id: int) -> None:
+        """Take a rating back (a person's undo)."""
+        self._transaction(lambda db: db.execute("DELETE FROM ratings WHERE id=?", (rating_id,)))
+
+    def ratings(self) -> list[Rating]:
+        rows = self._query(
+            "SELECT r.id, r.segment_id, r.rating, a.name, a.kind, r.seconds, r.created "
+            "FROM ratings r JOIN annotators a ON a.id = r.annotator_id ORDER BY r.id")
+        return [Rating(*row) for row in rows]
+
+    # ------------------------------------------------------------------ demonstrations
+    def add_demonstration(self, segment: Segment, annotator: str) -> None:
+        """Store a segment a person acted out, and who did; on disk when this returns."""
+        blob = encode_segment(segment)
+
+        def work(db: sqlite3.Connection) -> None:
+            who = self._annotator(db, annotator, "human")
+            now = time.time()
+            db.execute("INSERT INTO segments VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                       (segment.id, segment.env_id, segment.source, segment.episode,
+                        segment.start, len(segment), blob, hashlib.sha256(blob).hexdigest(), now))
+            db.execute("INSERT INTO demonstrations VALUES (?, ?, ?)", (segment.id, who, now))
+
+        try:
+            self._transaction(work)
+        except sqlite3.IntegrityError:
+            raise FeedbackError(f"segment {segment.id} is already in the store") from None
+
+    def demonstrations(self) -> list[Demonstration]:
+        rows = self._query(
+            "SELECT d.segment_id, a.name, d.created FROM demonstrations d "
+            "JOIN annotators a ON a.id = d.annotator_id ORDER BY d.rowid")
+        return [Demonstration(*row) for row in rows]
 
     # ------------------------------------------------------------------ JSON Lines
     def export_labels(self, path: str | os.PathLike) -> int:

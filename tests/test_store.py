@@ -1,3 +1,4 @@
+import hashlib
 import json
 import signal
 import sqlite3
@@ -12,7 +13,8 @@ from conftest import one_line
 
 from feedback.errors import FeedbackError, StoreError
 from feedback.segments import cut_segments
-from feedback.store import FeedbackStore
+from feedback.store import FeedbackStore, encode_segment
+from feedback.store_schema import APPLICATION_ID, SCHEMA_V1, SCHEMA_VERSION
 
 
 def make_segments(n=8, length=10):
@@ -125,6 +127,76 @@ def test_newer_damaged_and_foreign_files_are_refused_untouched(tmp_path):
     with pytest.raises(StoreError) as err:
         FeedbackStore(foreign)
     assert "not an rlhf-envs feedback store" in one_line(err)
+
+
+def write_version_1_store(path, segments):
+    """A store as rlhf-envs wrote it before ratings and demonstrations (schema 1)."""
+    with sqlite3.connect(path) as db:
+        db.executescript(SCHEMA_V1)
+        db.execute(f"PRAGMA application_id={APPLICATION_ID}")
+        db.execute("PRAGMA user_version=1")
+    with sqlite3.connect(path) as db:  # one labelled pair, written by hand as v1 would
+        for s in segments[:2]:
+            db.execute("INSERT INTO segments VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0)",
+                       (s.id, s.env_id, s.source, s.episode, s.start, len(s),
+                        encode_segment(s), hashlib.sha256(encode_segment(s)).hexdigest()))
+        db.execute("INSERT INTO annotators VALUES (1, 'ana', 'human', 0)")
+        db.execute("INSERT INTO queries VALUES (1, ?, ?, 'uniform', 0, 0)",
+                   (segments[0].id, segments[1].id))
+        db.execute("INSERT INTO labels VALUES (1, 1, 'left', 1, 1.5, 0, 'compare')")
+
+
+def test_version_1_stores_are_upgraded_in_place_keeping_their_labels(tmp_path):
+    segments = make_segments()
+    path = tmp_path / "old.db"
+    write_version_1_store(path, segments)
+    with FeedbackStore(path) as store:
+        [label] = store.labels()
+        assert (label.answer, label.annotator, label.left_id) == ("left", "ana", segments[0].id)
+        store.add_rating(segments[0].id, 4, "ana")
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+
+    # An upgrade that fails part way changes nothing (one transaction).
+    broken = tmp_path / "broken.db"
+    write_version_1_store(broken, segments)
+    with sqlite3.connect(broken) as db:
+        db.execute("CREATE TABLE demonstrations (x)")  # in the way of the upgrade
+    with pytest.raises(StoreError) as err:
+        FeedbackStore(broken)
+    assert "already exists" in one_line(err)
+    with sqlite3.connect(broken) as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == 1
+        assert not db.execute("SELECT name FROM sqlite_master WHERE name='ratings'").fetchall()
+
+
+def test_ratings_and_demonstrations_are_stored_with_their_kind(tmp_path):
+    segments = make_segments()
+    with FeedbackStore(tmp_path / "f.db") as store:
+        store.add_segments(segments[:3])
+        first = store.add_rating(segments[0].id, 5, "ana", seconds=2.0)
+        store.add_rating(segments[1].id, None, "ana")  # skipped
+        store.add_rating(segments[1].id, 2, "bo")
+        store.delete_rating(first)  # undo
+        assert [(r.segment_id, r.rating, r.annotator) for r in store.ratings()] == [
+            (segments[1].id, None, "ana"), (segments[1].id, 2, "bo")]
+        for bad in (0, 6, 2.5, True, "3"):
+            with pytest.raises(FeedbackError) as err:
+                store.add_rating(segments[2].id, bad, "ana")
+            assert "1, 2, 3, 4 or 5" in one_line(err)
+        with pytest.raises(FeedbackError) as err:
+            store.add_rating("no-such-clip", 3, "ana")
+        assert "no segment no-such-clip" in one_line(err)
+        demo = segments[3]
+        demo.source = "demo"
+        store.add_demonstration(demo, "ana")
+        with pytest.raises(FeedbackError) as err:
+            store.add_demonstration(demo, "ana")
+        assert "already in the store" in one_line(err)
+        [shown] = store.demonstrations()
+        assert (shown.segment_id, shown.annotator) == (demo.id, "ana")
+        assert store.get_segments([demo.id])[0].source == "demo"
+        assert store.label_count() == 0  # ratings and demonstrations are not labels
 
 
 def test_damaged_store_is_reported(tmp_path):

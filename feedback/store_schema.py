@@ -1,0 +1,141 @@
+"""The feedback store's SQLite schema, its versions, and opening a store file safely.
+
+The schema is versioned (``PRAGMA user_version``) and the file is marked as ours
+(``PRAGMA application_id``). Opening checks, before anything is written, that the file is
+an SQLite file of ours, not newer than this code and not damaged, then upgrades an older
+schema in one transaction (all or nothing), so stores written by earlier releases keep
+working and keep their data.
+
+Versions:
+
+1. segments, annotators, queries (pairs of segments) and labels (answers to them);
+2. adds ``ratings`` (1-5 per clip, NULL when the person skipped) and ``demonstrations``
+   (segments a person acted out, by whom).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from pathlib import Path
+
+from feedback.errors import StoreError
+
+SCHEMA_VERSION = 2
+APPLICATION_ID = 0x524C4846  # "RLHF"
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+SCHEMA_V1 = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE segments (
+    id TEXT PRIMARY KEY, env_id TEXT NOT NULL, source TEXT NOT NULL, episode INTEGER NOT NULL,
+    start INTEGER NOT NULL, length INTEGER NOT NULL, arrays BLOB NOT NULL,
+    checksum TEXT NOT NULL, created REAL NOT NULL);
+CREATE TABLE annotators (
+    id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,
+    kind TEXT NOT NULL CHECK (kind IN ('teacher', 'human')), created REAL NOT NULL);
+CREATE TABLE queries (
+    id INTEGER PRIMARY KEY, left_id TEXT NOT NULL REFERENCES segments(id),
+    right_id TEXT NOT NULL REFERENCES segments(id), strategy TEXT NOT NULL,
+    iteration INTEGER NOT NULL, created REAL NOT NULL, UNIQUE (left_id, right_id));
+CREATE TABLE labels (
+    id INTEGER PRIMARY KEY, query_id INTEGER NOT NULL REFERENCES queries(id),
+    answer TEXT NOT NULL CHECK (answer IN ('left', 'right', 'equal', 'skip')),
+    annotator_id INTEGER NOT NULL REFERENCES annotators(id), seconds REAL NOT NULL,
+    created REAL NOT NULL, kind TEXT NOT NULL DEFAULT 'compare');
+CREATE INDEX labels_by_query ON labels (query_id);
+"""
+
+# What each version adds to the one before: MIGRATIONS[v] takes a store from v - 1 to v.
+MIGRATIONS = {
+    2: """
+CREATE TABLE ratings (
+    id INTEGER PRIMARY KEY, segment_id TEXT NOT NULL REFERENCES segments(id),
+    rating INTEGER CHECK (rating BETWEEN 1 AND 5),
+    annotator_id INTEGER NOT NULL REFERENCES annotators(id), seconds REAL NOT NULL,
+    created REAL NOT NULL);
+CREATE INDEX ratings_by_segment ON ratings (segment_id);
+CREATE TABLE demonstrations (
+    segment_id TEXT PRIMARY KEY REFERENCES segments(id),
+    annotator_id INTEGER NOT NULL REFERENCES annotators(id), created REAL NOT NULL);
+""",
+}
+
+
+def _statements(script: str) -> list[str]:
+    return [s for s in script.split(";") if s.strip()]
+
+
+def open_database(path: Path) -> sqlite3.Connection:
+    """Open (creating or upgrading) the store at ``path``; :class:`StoreError` if unusable."""
+    where = f"{path}"
+    if path.is_dir():
+        raise StoreError(f"{where} is a directory, not a feedback store file")
+    if path.exists() and path.stat().st_size > 0:
+        with open(path, "rb") as f:
+            if f.read(len(SQLITE_HEADER)) != SQLITE_HEADER:
+                raise StoreError(f"{where} is not a feedback store (not an SQLite file)")
+    try:
+        db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    except sqlite3.Error as err:
+        raise StoreError(f"cannot open feedback store {where}: {err}") from None
+    db.row_factory = sqlite3.Row
+    try:
+        app_id = db.execute("PRAGMA application_id").fetchone()[0]
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+        tables = db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+        if tables and app_id != APPLICATION_ID:
+            raise StoreError(f"{where} is an SQLite file but not an rlhf-envs feedback store")
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"{where} has schema version {version}, newer than this rlhf-envs "
+                f"reads ({SCHEMA_VERSION}); upgrade rlhf-envs to use it"
+            )
+        check = db.execute("PRAGMA quick_check").fetchone()[0]
+        if check != "ok":
+            detail = " ".join(check.replace("*** in database main ***", "").split())
+            raise StoreError(f"{where} is damaged ({detail}); restore it from a backup")
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=FULL")
+        db.execute("PRAGMA foreign_keys=ON")
+        if not tables:
+            _create(db)
+        elif version < SCHEMA_VERSION:
+            _upgrade(db, version)
+    except sqlite3.DatabaseError as err:
+        db.close()
+        raise StoreError(f"{where} is damaged or not a feedback store ({err})") from None
+    except StoreError:
+        db.close()
+        raise
+    return db
+
+
+def _create(db: sqlite3.Connection) -> None:
+    """A new store at the current version, in one transaction."""
+    db.execute("BEGIN")
+    # executescript() would commit on its own; run the statements inside one transaction.
+    for statement in _statements(SCHEMA_V1) + [
+        s for version in sorted(MIGRATIONS) for s in _statements(MIGRATIONS[version])
+    ]:
+        db.execute(statement)
+    db.execute("INSERT INTO meta VALUES ('created', ?)", (str(time.time()),))
+    db.execute(f"PRAGMA application_id={APPLICATION_ID}")
+    db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+    db.execute("COMMIT")
+
+
+def _upgrade(db: sqlite3.Connection, version: int) -> None:
+    """Apply the migrations after ``version`` in one transaction (all or nothing)."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        for target in range(version + 1, SCHEMA_VERSION + 1):
+            for statement in _statements(MIGRATIONS[target]):
+                db.execute(statement)
+            db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)",
+                       (f"upgraded_to_{target}", str(time.time())))
+        db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
