@@ -29,13 +29,13 @@ from agents.config import ALGOS, STORE_TEACHER, LoopState, RunConfig, check_conf
 from agents.envs import evaluate, make_reward_env
 from agents.hyperparams import settings_for
 from agents.run_dir import checkpoint_dir, prepare_out, save_checkpoint, write_outputs
-from feedback.annotators import label_weights
 from feedback.errors import FeedbackError
 from feedback.queries import select_pairs
 from feedback.reward_model import RewardModel
 from feedback.segments import SegmentBuffer, true_returns
 from feedback.store import FeedbackStore
 from feedback.teachers import make_teacher
+from feedback.training_pairs import training_pairs
 from rlhf_envs.agent_checkpoint import restore_agent
 from rlhf_envs.segment_recorder import SegmentRecorder
 
@@ -160,15 +160,20 @@ def run(config: RunConfig) -> dict:
             if teacher is not None:
                 ask(store, teacher, buffer, model, targets[iteration], iteration, rng,
                     config.query_strategy if iteration else "uniform")
-            if store.label_count():
-                segments, pairs, answers = store.labelled_pairs()
-                fit = model.fit(segments, pairs, answers, epochs=loop["fit_epochs"],
-                                weights=label_weights(store.labels()))
+            data = training_pairs(store, loop["segment_length"])
+            if data.left_out and iteration == state.iteration:
+                warnings.warn(f"{data.left_out} feedback pairs in {out / 'feedback.db'} are of "
+                              f"clips of another length than {loop['segment_length']} steps; "
+                              "they are left out", stacklevel=2)
+            if data.answers:
+                fit = model.fit(data.segments, data.pairs, data.answers,
+                                epochs=loop["fit_epochs"], weights=data.weights)
                 reward_env.set_reward_model(model)
                 if config.algo == "sac":
                     relabel_replay_buffer(agent, model)
             elif iteration == 0:
-                raise FeedbackError(f"no labels in {out / 'feedback.db'} to fit a reward model on")
+                raise FeedbackError(f"no labels, ratings or demonstrations in "
+                                    f"{out / 'feedback.db'} to fit a reward model on")
 
         # --- 3. the agent trains on the (learned) reward; its clips are the next candidates
         labels_so_far = store.label_count() if learned else 0

@@ -177,6 +177,15 @@ class FeedbackStore:
     def segment_ids(self) -> list[str]:
         return [r[0] for r in self._query("SELECT id FROM segments ORDER BY rowid")]
 
+    def segment_lengths(self) -> dict[str, int]:
+        """Steps of every stored segment, by id."""
+        return dict(self._query("SELECT id, length FROM segments"))
+
+    def segment_sources(self) -> dict[str, str]:
+        """Where every stored segment came from ("random", "policy", "demo", ...), by id,
+        oldest first."""
+        return dict(self._query("SELECT id, source FROM segments ORDER BY rowid"))
+
     def env_ids(self) -> set[str]:
         return {r[0] for r in self._query("SELECT DISTINCT env_id FROM segments")}
 
@@ -264,15 +273,6 @@ class FeedbackStore:
 
     def label_count(self) -> int:
         return self._query("SELECT count(*) FROM labels")[0][0]
-
-    def labelled_pairs(self) -> tuple[list[Segment], np.ndarray, list[str]]:
-        """What a reward model fits on: ``(segments, pairs (N, 2) into segments, answers)``."""
-        labels = self.labels()
-        ids = sorted({i for lab in labels for i in (lab.left_id, lab.right_id)})
-        position = {segment_id: k for k, segment_id in enumerate(ids)}
-        pairs = np.array([[position[lab.left_id], position[lab.right_id]] for lab in labels],
-                         dtype=np.int64).reshape(-1, 2)
-        return self.get_segments(ids), pairs, [lab.answer for lab in labels]
 
     # ------------------------------------------------------------------ ratings
     def add_rating(self, segment_id: str, rating: int | None, annotator: str, *,

@@ -1,0 +1,121 @@
+"""What a reward model fits on: every kind of feedback in a store, as labelled pairs.
+
+- *compare* labels are used as given, each weighted by its annotator's self-consistency
+  (:func:`feedback.annotators.label_weights`);
+- *rate*: a person's 1-5 ratings become comparisons between clips that person rated
+  (the higher rating is preferred, equal ratings are "equal"). Each clip is paired with
+  the ``rating_neighbours`` clips the same person rated just before it, so the pairs
+  stay the same as ratings accumulate and people are only compared with themselves
+  (one person's 4 is not another's);
+- *demo*: a person's demonstration is preferred over agent clips (``random`` or
+  ``policy`` sources), ``pairs_per_demo`` of them per demonstration, drawn with a seed
+  of the demonstration's position, so the choice is reproducible.
+
+The reward model needs clips of one length in a fit; pairs whose clips have another
+length than ``segment_length`` are left out and counted in ``left_out``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from feedback.annotators import label_weights
+from feedback.segments import Segment
+from feedback.store import Demonstration, FeedbackStore, Rating
+from feedback.teachers import EQUAL, LEFT, RIGHT
+
+AGENT_SOURCES = ("random", "policy")
+
+
+@dataclass
+class TrainingPairs:
+    """``segments[pairs[k, 0]]`` vs ``segments[pairs[k, 1]]`` answered ``answers[k]``."""
+
+    segments: list[Segment]
+    pairs: np.ndarray
+    answers: list[str]
+    weights: np.ndarray
+    kinds: list[str]  # "compare", "rate" or "demo", per pair
+    left_out: int = 0  # pairs of clips of another length
+    counts: dict[str, int] = field(default_factory=dict)  # pairs per kind
+
+
+def rating_pairs(ratings: list[Rating], neighbours: int = 4) -> list[tuple[str, str, str]]:
+    """``(left_id, right_id, answer)`` from each person's ratings (skips and re-ratings:
+    the latest rating of a clip counts)."""
+    latest: dict[str, dict[str, int]] = {}
+    for r in ratings:  # in the order given (the store's: oldest first)
+        mine = latest.setdefault(r.annotator, {})
+        mine.pop(r.segment_id, None)
+        if r.rating is not None:
+            mine[r.segment_id] = r.rating  # re-inserted: ordered by latest rating
+    pairs = []
+    for mine in latest.values():
+        clips = list(mine.items())
+        for k, (clip, rating) in enumerate(clips):
+            for other, other_rating in clips[max(0, k - neighbours) : k]:
+                better = LEFT if rating > other_rating else RIGHT
+                pairs.append((clip, other, EQUAL if rating == other_rating else better))
+    return pairs
+
+
+def demonstration_pairs(
+    demonstrations: list[Demonstration], agent_ids: list[str], per_demo: int = 4
+) -> list[tuple[str, str, str]]:
+    """``(demo_id, agent_clip_id, "left")``: each demonstration beats ``per_demo`` agent clips."""
+    pairs = []
+    for k, demo in enumerate(demonstrations):
+        if not agent_ids:
+            break
+        rng = np.random.default_rng([k, len(agent_ids)])
+        chosen = rng.choice(len(agent_ids), min(per_demo, len(agent_ids)), replace=False)
+        pairs += [(demo.segment_id, agent_ids[i], LEFT) for i in chosen]
+    return pairs
+
+
+def training_pairs(
+    store: FeedbackStore,
+    segment_length: int | None = None,
+    *,
+    rating_neighbours: int = 4,
+    pairs_per_demo: int = 4,
+) -> TrainingPairs:
+    """All the store's feedback as labelled pairs, ready for :meth:`RewardModel.fit`.
+
+    ``segment_length`` (default: the length of the first labelled clip) is the one clip
+    length kept.
+    """
+    labels = store.labels()
+    weights_of_labels = label_weights(labels)
+    rows = [(lab.left_id, lab.right_id, lab.answer, float(w), lab.kind)
+            for lab, w in zip(labels, weights_of_labels)]
+    rows += [(a, b, answer, 1.0, "rate")
+             for a, b, answer in rating_pairs(store.ratings(), rating_neighbours)]
+    demos = store.demonstrations()
+    if demos:
+        demo_ids = {d.segment_id for d in demos}
+        agent_ids = [s for s, source in store.segment_sources().items()
+                     if source in AGENT_SOURCES and s not in demo_ids]
+        rows += [(a, b, answer, 1.0, "demo")
+                 for a, b, answer in demonstration_pairs(demos, agent_ids, pairs_per_demo)]
+    lengths = store.segment_lengths()
+    if segment_length is None and rows:
+        segment_length = lengths[rows[0][0]]
+    kept = [row for row in rows
+            if lengths[row[0]] == segment_length and lengths[row[1]] == segment_length]
+    ids = sorted({i for row in kept for i in row[:2]})
+    position = {segment_id: k for k, segment_id in enumerate(ids)}
+    pairs = np.array([[position[a], position[b]] for a, b, *_ in kept],
+                     dtype=np.int64).reshape(-1, 2)
+    kinds = [row[4] for row in kept]
+    return TrainingPairs(
+        segments=store.get_segments(ids) if ids else [],
+        pairs=pairs,
+        answers=[row[2] for row in kept],
+        weights=np.array([row[3] for row in kept], dtype=np.float64),
+        kinds=kinds,
+        left_out=len(rows) - len(kept),
+        counts={kind: kinds.count(kind) for kind in dict.fromkeys(kinds)},
+    )
