@@ -1,4 +1,4 @@
-"""Side-by-side clip comparison viewer (pygame): people answer which clip is better.
+"""Clip viewer (pygame): people answer which of two clips is better, or rate one clip 1-5.
 
 The viewer only draws the frames and text it is handed and passes answers on; where pairs
 come from, and where answers go, is the caller's :class:`PairSource`. Every answer goes to
@@ -22,21 +22,32 @@ import numpy as np
 os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 import pygame  # noqa: E402
 
-ANSWERS = ("left", "right", "equal", "skip")
+ANSWERS = ("left", "right", "equal", "skip")  # to a pair
+RATINGS = ("1", "2", "3", "4", "5")  # to a single clip, 5 best; "skip" too
 KEY_HELP = ("← / A: A better   → / D: B better   ↓ / =: equal   S: skip   Space: replay   "
             "U: undo   + / -: speed   Q / Esc: quit")
+RATE_HELP = ("1-5: rate (5 = best)   S: skip   Space: replay   U: undo   + / -: speed   "
+             "Q / Esc: quit")
 # pygame's default font has no arrow glyphs, so the help line names the keys in words.
 _SHOWN_HELP = KEY_HELP.replace("←", "Left").replace("→", "Right").replace("↓", "Down")
+PROMPTS = ("Which clip is better?", "How good is this clip? (1 = bad, 5 = very good)")
 MARGIN, LOOP_HZ, SPEEDS = 16, 60, (0.25, 4.0)
 BG, FG, DIM, BOX = (28, 28, 32), (235, 235, 235), (160, 160, 170), (90, 90, 100)
 
 
 @dataclass
 class Pair:
+    """A question for the person: two clips to compare, or one clip (``right`` None) to rate."""
+
     key: int                      # the caller's id of this question (e.g. a store query id)
-    left: np.ndarray              # frames (T, H, W, 3) uint8, clip A
-    right: np.ndarray             # frames (T, H, W, 3) uint8, clip B (same T, H, W)
-    prompt: str = "Which clip is better?"
+    left: np.ndarray              # frames (T, H, W, 3) uint8, clip A (or the clip to rate)
+    right: np.ndarray | None = None  # frames of clip B (same T, H, W); None: rate ``left``
+    prompt: str | None = None     # None: the default question of its kind (PROMPTS)
+
+    @property
+    def answers(self) -> tuple[str, ...]:
+        """What the person may answer: ANSWERS to a pair, RATINGS or "skip" to one clip."""
+        return (*RATINGS, "skip") if self.right is None else ANSWERS
 
 
 class PairSource(Protocol):
@@ -47,7 +58,7 @@ class PairSource(Protocol):
         """The next pair, None when the session is over, "wait" if not ready within timeout."""
 
     def answer(self, key: int, answer: str, seconds: float) -> None:
-        """Record an answer ('left', 'right', 'equal', 'skip'); durable when it returns."""
+        """Record an answer (one of ``pair.answers``); durable when it returns."""
 
     def undo(self) -> Pair | None:
         """Take back the last answer; returns that pair to show again (None if nothing to undo)."""
@@ -61,15 +72,36 @@ class Layout:
     """Window geometry in window pixels; tests click inside these rects."""
 
     size: tuple[int, int]
-    clip_a: pygame.Rect
-    clip_b: pygame.Rect
-    equal: pygame.Rect
-    skip: pygame.Rect
-    undo: pygame.Rect
+    clips: list[pygame.Rect]          # two to compare, one to rate
+    buttons: dict[str, pygame.Rect]   # action -> its button
     help_lines: list[str]
 
+    @property
+    def clip_a(self) -> pygame.Rect:
+        return self.clips[0]
 
-def _make_layout(box: tuple[int, int], clip_size: int, font: pygame.font.Font) -> Layout:
+    @property
+    def clip_b(self) -> pygame.Rect:
+        return self.clips[-1]
+
+    @property
+    def equal(self) -> pygame.Rect:
+        return self.buttons["equal"]
+
+    @property
+    def skip(self) -> pygame.Rect:
+        return self.buttons["skip"]
+
+    @property
+    def undo(self) -> pygame.Rect:
+        return self.buttons["undo"]
+
+
+_BUTTONS = {"equal": "Equal (Down)", "skip": "Skip (S)", "undo": "Undo (U)"}
+
+
+def _make_layout(box: tuple[int, int], clip_size: int, font: pygame.font.Font,
+                 rate: bool = False) -> Layout:
     """Place prompt, labels, clips (each ``box`` = (w, h)), buttons and text lines."""
     width = max(2 * clip_size + 3 * MARGIN, 600)
     y = MARGIN + 34 + 30                                   # prompt, then the "A" / "B" labels
@@ -77,18 +109,24 @@ def _make_layout(box: tuple[int, int], clip_size: int, font: pygame.font.Font) -
     clip_a.centerx = width // 4 + MARGIN // 4              # centred in the left half
     clip_b = clip_a.copy()
     clip_b.centerx = width - clip_a.centerx
+    if rate:
+        clip_a.centerx = width // 2
     y = clip_a.bottom + 14
-    buttons = [pygame.Rect(0, y, 130, 32) for _ in range(3)]
-    for i, rect in enumerate(buttons):
-        rect.centerx = width // 2 + (i - 1) * (rect.width + 16)
+    actions = [*RATINGS, "skip", "undo"] if rate else list(_BUTTONS)
+    widths = [48 if action in RATINGS else 130 for action in actions]
+    x = (width - sum(widths) - 16 * (len(widths) - 1)) // 2
+    buttons = {}
+    for action, button_width in zip(actions, widths):
+        buttons[action] = pygame.Rect(x, y, button_width, 32)
+        x += button_width + 16
     lines: list[str] = []
-    for item in _SHOWN_HELP.split("   "):
+    for item in (RATE_HELP if rate else _SHOWN_HELP).split("   "):
         if lines and font.size(lines[-1] + "   " + item)[0] <= width - 2 * MARGIN:
             lines[-1] += "   " + item
         else:
             lines.append(item)
     height = y + 32 + 14 + 22 * (len(lines) + 1) + MARGIN
-    return Layout((width, height), clip_a, clip_b, *buttons, lines)
+    return Layout((width, height), [clip_a] if rate else [clip_a, clip_b], buttons, lines)
 
 
 class Viewer:
@@ -159,16 +197,19 @@ class Viewer:
 
     def _show(self, pair: Pair) -> None:
         """Put ``pair`` on screen from frame 0 (re-laying out the window if its shape changed)."""
-        left, right = np.asarray(pair.left), np.asarray(pair.right)
+        rate = pair.right is None
+        left = np.asarray(pair.left)
+        right = left if rate else np.asarray(pair.right)
         if left.ndim != 4 or left.shape[-1] != 3 or left.shape != right.shape or not len(left):
-            raise ValueError(f"pair {pair.key}: clips must be two (T, H, W, 3) arrays of one "
+            raise ValueError(f"pair {pair.key}: clips must be (T, H, W, 3) arrays of one "
                              f"shape, got {left.shape} and {right.shape}")
-        self.pair = Pair(pair.key, left, right, pair.prompt)
+        self.pair = Pair(pair.key, left, None if rate else right,
+                         pair.prompt or PROMPTS[rate])
         height, width = left.shape[1:3]
         scale = self.clip_size / max(height, width)
         box = (max(1, round(width * scale)), max(1, round(height * scale)))
-        if box != self.layout.clip_a.size:
-            self.layout = _make_layout(box, self.clip_size, self._fonts[20])
+        if box != self.layout.clip_a.size or rate != (len(self.layout.clips) == 1):
+            self.layout = _make_layout(box, self.clip_size, self._fonts[20], rate)
             self._canvas = pygame.Surface(self.layout.size)
             if self._window is not None:
                 self._window = pygame.display.set_mode(self.layout.size)
@@ -192,10 +233,11 @@ class Viewer:
         """What an event asks for: an answer, 'undo', 'replay', 'faster', 'slower', 'quit'."""
         if event.type == pygame.QUIT:
             return "quit"
+        rate = len(self.layout.clips) == 1
         if event.type == pygame.MOUSEBUTTONDOWN and getattr(event, "button", 1) == 1:
             lay = self.layout
-            for rect, action in ((lay.clip_a, "left"), (lay.clip_b, "right"),
-                                 (lay.equal, "equal"), (lay.skip, "skip"), (lay.undo, "undo")):
+            targets = [] if rate else [(lay.clip_a, "left"), (lay.clip_b, "right")]
+            for rect, action in targets + [(r, a) for a, r in lay.buttons.items()]:
                 if rect.collidepoint(event.pos):
                     return action
             return None
@@ -206,24 +248,30 @@ class Viewer:
         if text == "+" or key in (pygame.K_PLUS, pygame.K_KP_PLUS) or (
                 key == pygame.K_EQUALS and shift):
             return "faster"
-        keys = {pygame.K_LEFT: "left", pygame.K_a: "left", pygame.K_RIGHT: "right",
-                pygame.K_d: "right", pygame.K_DOWN: "equal", pygame.K_EQUALS: "equal",
-                pygame.K_KP_EQUALS: "equal", pygame.K_s: "skip", pygame.K_SPACE: "replay",
-                pygame.K_u: "undo", pygame.K_MINUS: "slower", pygame.K_KP_MINUS: "slower",
-                pygame.K_q: "quit", pygame.K_ESCAPE: "quit"}
+        keys = {pygame.K_s: "skip", pygame.K_SPACE: "replay", pygame.K_u: "undo",
+                pygame.K_MINUS: "slower", pygame.K_KP_MINUS: "slower", pygame.K_q: "quit",
+                pygame.K_ESCAPE: "quit"}
+        if rate:
+            for k, rating in enumerate(RATINGS):
+                keys[pygame.K_1 + k] = keys[pygame.K_KP1 + k] = rating
+        else:
+            keys |= {pygame.K_LEFT: "left", pygame.K_a: "left", pygame.K_RIGHT: "right",
+                     pygame.K_d: "right", pygame.K_DOWN: "equal", pygame.K_EQUALS: "equal",
+                     pygame.K_KP_EQUALS: "equal"}
         return keys.get(key)
 
     def _handle_events(self) -> bool:
         """Act on pending events in order; True to quit. Answers wait for a drawn pair."""
         while self._pending:
             action = self._action(self._pending[0])
-            if action in ANSWERS or action == "undo":
+            answer = action in ANSWERS or action in RATINGS
+            if answer or action == "undo":
                 if self.pair is not None and not self._drawn:
                     return False                        # keep it for after the next draw
             self._pending.pop(0)
             if action == "quit":
                 return True
-            if action in ANSWERS and self.pair is not None:
+            if answer and self.pair is not None and action in self.pair.answers:
                 self._answer(action)
             elif action == "undo":
                 again = self.source.undo()
@@ -244,7 +292,7 @@ class Viewer:
         cached = self._cache[side][index]
         if cached is None:
             assert self.pair is not None
-            frames = self.pair.left if side == 0 else self.pair.right
+            frames = self.pair.left if side == 0 or self.pair.right is None else self.pair.right
             raw = pygame.surfarray.make_surface(np.ascontiguousarray(frames[index]).swapaxes(0, 1))
             size = self.layout.clip_a.size
             shrink = size[0] < raw.get_width()
@@ -264,7 +312,8 @@ class Viewer:
         canvas.fill(BG)
         prompt = self.pair.prompt if self.pair is not None else ""
         self._text(prompt, 30, FG, center=(width // 2, MARGIN + 14))
-        for rect, label in ((lay.clip_a, "A"), (lay.clip_b, "B")):
+        names = ("A", "B") if len(lay.clips) == 2 else ("",)
+        for rect, label in zip(lay.clips, names):
             self._text(label, 30, FG, midbottom=(rect.centerx, rect.top - 6))
             pygame.draw.rect(canvas, BOX, rect.inflate(4, 4), 2)
         if self.pair is None:
@@ -272,13 +321,12 @@ class Viewer:
                                                       // 2, lay.clip_a.centery))
         else:
             self.frame = int(self._pos) % len(self.pair.left)
-            canvas.blit(self._frame_surface(0, self.frame), lay.clip_a)
-            canvas.blit(self._frame_surface(1, self.frame), lay.clip_b)
-        for rect, label in ((lay.equal, "Equal (Down)"), (lay.skip, "Skip (S)"),
-                            (lay.undo, "Undo (U)")):
+            for side, rect in enumerate(lay.clips):
+                canvas.blit(self._frame_surface(side, self.frame), rect)
+        for action, rect in lay.buttons.items():
             pygame.draw.rect(canvas, BOX, rect, border_radius=6)
-            self._text(label, 24, FG, center=rect.center)
-        y = lay.equal.bottom + 14
+            self._text(_BUTTONS.get(action, action), 24, FG, center=rect.center)
+        y = lay.skip.bottom + 14
         for line in lay.help_lines:
             self._text(line, 20, DIM, midtop=(width // 2, y))
             y += 22

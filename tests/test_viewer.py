@@ -251,3 +251,31 @@ def test_clips_keep_their_aspect_and_bad_clips_are_refused(tmp_path):
     with pytest.raises(ValueError, match="same|one shape"):
         Viewer(source, annotator="ada").run(max_seconds=1)
     assert not pygame.display.get_init()
+
+
+def test_single_clips_are_rated_with_number_keys_and_buttons(tmp_path):
+    source = FakeSource(6)
+    for k in (1, 4):  # rate clips 1 and 4; the others stay pairs
+        source.pairs[k] = Pair(k, source.pairs[k].left)
+    press(pygame.K_LEFT)                                   # pair 0: left
+    press(pygame.K_LEFT)                                   # clip 1: not an answer to a clip
+    press(pygame.K_4)                                      # clip 1: rated 4
+    press(pygame.K_3)                                      # pair 2: not an answer to a pair
+    press(pygame.K_RIGHT)                                  # pair 2: right
+    press(pygame.K_KP5)                                    # pair 3: ignored
+    press(pygame.K_s)                                      # pair 3: skip
+    viewer = Viewer(source, annotator="ada", clip_size=160)
+    assert viewer.run(max_seconds=1.5) == 4
+    assert viewer.pair.key == 4 and len(viewer.layout.clips) == 1
+    viewer.screenshot(tmp_path / "rate.png")
+    assert source.given() == [(0, "left"), (1, "4"), (2, "right"), (3, "skip")]
+
+    shot = iio.imread(tmp_path / "rate.png")
+    rect = viewer.layout.clip_a
+    assert abs(rect.centerx - viewer.layout.size[0] // 2) <= 1   # one clip, centred
+    assert shot[rect.top:rect.bottom, rect.left:rect.right].std() > 10
+    pygame.display.init()
+    click(viewer.layout.clip_a.center)                     # clicking the clip: nothing
+    click(viewer.layout.buttons["2"].center)               # clip 4: rated 2
+    viewer.run(max_seconds=1.5)
+    assert source.given()[4] == (4, "2")
