@@ -28,7 +28,8 @@ import pygame  # noqa: E402
 from benchmarks.common import write_result  # noqa: E402
 from feedback.store import FeedbackStore  # noqa: E402
 from feedback.viewer import Viewer  # noqa: E402
-from rlhf_envs.compare import CompareSession, rollout_segments  # noqa: E402
+from rlhf_envs.compare import rollout_segments
+from rlhf_envs.labeling_sessions import CompareSession  # noqa: E402
 
 
 def main() -> None:

@@ -4,7 +4,8 @@ import pytest
 from feedback.annotators import annotator_quality, label_weights
 from feedback.segments import cut_segments
 from feedback.store import FeedbackStore
-from rlhf_envs.compare import CompareSession, rollout_segments
+from rlhf_envs.compare import rollout_segments
+from rlhf_envs.labeling_sessions import CompareSession
 
 
 def stored_pairs(tmp_path):

@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from feedback.store import FeedbackStore
-from rlhf_envs.compare import CompareSession, main, rollout_segments
+from rlhf_envs.compare import main, rollout_segments
+from rlhf_envs.labeling_sessions import CompareSession
 
 ENV = "rlhf_envs/Reacher-v0"
 ROOT = Path(__file__).parent.parent

@@ -1,0 +1,189 @@
+"""Demonstrations (``--mode demo``): a person acts in a driving or recommendation env.
+
+:class:`DemoSession` is the :class:`~feedback.demo_player.DemoSource` of the player: it
+steps one of our envs with the actions the person's keys stand for, and every
+``segment_length`` steps of one episode become a segment of source ``"demo"``, stored as
+a demonstration (committed before the next step shows). Segments never cross episodes:
+the steps of an episode that ends before a segment is full are dropped. The training
+loop prefers demonstrations over agent clips (:mod:`feedback.training_pairs`).
+
+Controls, by domain:
+
+- driving (real time, two steps a second): Left/Right change lane, Up faster, Down
+  slower, no key keeps going (highway-env's meta-actions; a scenario without lane
+  changes has no Left/Right);
+- recommendation (turn by turn): number keys pick candidates for the slate in order,
+  Backspace takes the last pick back; a full slate is shown to the user.
+
+Robotics envs have continuous joint torques, which no keyboard can drive: their
+feedback is comparisons and ratings.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import gymnasium as gym
+import numpy as np
+
+from feedback.demo_player import Scene
+from feedback.errors import FeedbackError
+from feedback.segments import Segment
+from feedback.store import FeedbackStore
+from rlhf_envs.clips import RENDER_STATE, REWARD_TERMS, TRUE_REWARD
+from rlhf_envs.learned_reward import NoRewardModelWarning
+from rlhf_envs.registration import ENVS, NAMESPACE, make_clip_renderer
+
+DEMO_DOMAINS = ("driving", "recommendation")
+_LANE_KEYS = {"left": "LANE_LEFT", "right": "LANE_RIGHT", "up": "FASTER", "down": "SLOWER"}
+
+
+class DrivingControls:
+    """Arrow keys -> highway-env meta-actions; the env steps twice a second."""
+
+    step_seconds = 0.5
+
+    def __init__(self, env: gym.Env) -> None:
+        self._indexes = env.unwrapped.action_type.actions_indexes  # name -> action
+        self.controls = {key: name.lower().replace("_", " ")
+                         for key, name in _LANE_KEYS.items() if name in self._indexes}
+
+    def action(self, key: str | None, obs: np.ndarray) -> int:
+        return self._indexes[_LANE_KEYS[key]] if key else self._indexes["IDLE"]
+
+    def lines(self, obs: np.ndarray) -> list[str]:
+        return ["Drive as you think a good driver should.", "No key: keep lane and speed."]
+
+
+class SlateControls:
+    """Number keys pick candidates for the slate, best first; Backspace unpicks."""
+
+    step_seconds = None
+
+    def __init__(self, env: gym.Env) -> None:
+        base = env.unwrapped
+        self.slate_size, self.candidates, self.topics = base.K, base.C, base.T
+        self.doc_size = base.doc_size
+        if self.candidates > 10:
+            raise FeedbackError(f"demonstrations pick candidates with the number keys, so at "
+                                f"most 10 candidates, not {self.candidates}")
+        self.controls = {str((i + 1) % 10): f"pick {i + 1}" for i in range(self.candidates)}
+        self.controls["backspace"] = "unpick"
+        self.picked: list[int] = []
+
+    def action(self, key: str | None, obs: np.ndarray) -> np.ndarray | None:
+        """The scores of a full slate, or None while the person is still picking."""
+        if key == "backspace":
+            self.picked = self.picked[:-1]
+            return None
+        if key is None:
+            return None
+        index = (int(key) - 1) % 10
+        if index not in self.picked:
+            self.picked.append(index)
+        if len(self.picked) < self.slate_size:
+            return None
+        scores = np.full(self.candidates, -1.0, np.float32)
+        scores[self.picked] = np.linspace(1.0, 0.5, self.slate_size)
+        self.picked = []
+        return scores
+
+    def lines(self, obs: np.ndarray) -> list[str]:
+        t, size = self.topics, self.doc_size
+        interests = [f"{v:+.1f}" for v in obs[:t]]
+        lines = [f"Pick {self.slate_size} for the slate, best first.",
+                 "The user's interest in topics 0, 1, ... (the bars):"]
+        lines += ["    " + " ".join(interests[k : k + 6]) for k in range(0, t, 6)]
+        lines.append("key  topic  appeal  rating  length")
+        for c in range(self.candidates):
+            doc = obs[t + c * size : t + (c + 1) * size]
+            mark = f"  <- #{self.picked.index(c) + 1}" if c in self.picked else ""
+            lines.append(f"{(c + 1) % 10:>3}  {int(doc[:t].argmax()):>5}  {doc[t]:6.2f}  "
+                         f"{doc[t + 1]:+6.2f}  {doc[t + 2]:6.2f}{mark}")
+        return lines
+
+
+class DemoSession:
+    """Record ``planned`` demonstration segments of ``env_id`` by ``annotator``."""
+
+    def __init__(self, store: FeedbackStore, env_id: str, annotator: str, planned: int, *,
+                 segment_length: int = 50, seed: int = 0, frame_size: int = 256,
+                 env_kwargs: dict | None = None) -> None:
+        name = env_id.removeprefix(f"{NAMESPACE}/")
+        if ENVS[name][0] not in DEMO_DOMAINS:
+            raise FeedbackError(f"--mode demo is for driving and recommendation envs, not "
+                                f"{env_id} (its actions are continuous torques): compare or "
+                                "rate its clips instead")
+        self.store, self.env_id, self.annotator = store, env_id, annotator
+        self.planned, self.recorded = planned, 0
+        self.segment_length = segment_length
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", NoRewardModelWarning)  # 0.0 is fine: not shown
+            self.env = gym.make(env_id, **(env_kwargs or {}))
+        domain = ENVS[name][0]
+        self.controller = (DrivingControls if domain == "driving" else SlateControls)(self.env)
+        self.controls, self.step_seconds = self.controller.controls, self.controller.step_seconds
+        self._renderer = make_clip_renderer(env_id, frame_size, frame_size)
+        # Episodes seeded by what the store holds: a session started again sees new ones.
+        self._rng = np.random.default_rng([seed, len(store.segment_ids())])
+        self._episode, self._steps, self._note = -1, [], ""
+
+    def _reset(self) -> None:
+        self._episode += 1
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", NoRewardModelWarning)
+            self._obs, info = self.env.reset(seed=int(self._rng.integers(2**31)))
+        self._state, self._steps, self._start = info[RENDER_STATE], [], 0
+
+    def start(self) -> Scene:
+        self._reset()
+        return self._scene()
+
+    def act(self, key: str | None) -> Scene | None:
+        action = self.controller.action(key, self._obs)
+        if action is None:
+            return self._scene()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", NoRewardModelWarning)
+            obs, _, terminated, truncated, info = self.env.step(action)
+        self._steps.append((self._obs, action, obs, info[TRUE_REWARD],
+                            info.get(REWARD_TERMS, {}), info[RENDER_STATE]))
+        self._obs, self._state, self._note = obs, info[RENDER_STATE], ""
+        if len(self._steps) == self.segment_length:
+            self.store.add_demonstration(self._segment(), self.annotator)
+            self.recorded += 1
+            self._start += self.segment_length
+            self._steps = []
+            if self.recorded >= self.planned:
+                return None
+        if terminated or truncated:
+            if self._steps:
+                self._note = (f"The episode ended: its last {len(self._steps)} steps were "
+                              "too few for a demonstration and are dropped.")
+            note = self._note
+            self._reset()
+            self._note = note or "The episode ended; a new one starts."
+        return self._scene()
+
+    def _segment(self) -> Segment:
+        obs, acts, next_obs, rewards, terms, states = zip(*self._steps)
+        return Segment(
+            obs=np.array(obs), acts=np.array(acts), next_obs=np.array(next_obs),
+            true_rewards=np.array(rewards, dtype=np.float64),
+            reward_terms={k: np.array([t[k] for t in terms]) for k in terms[0]},
+            render_states=np.array(states), env_id=self.env_id, source="demo",
+            episode=self._episode, start=self._start,
+        )
+
+    def _scene(self) -> Scene:
+        title = (f"Demonstration {self.recorded + 1} of {self.planned}: step "
+                 f"{len(self._steps) + 1} of {self.segment_length}")
+        lines = self.controller.lines(self._obs) + ([self._note] if self._note else [])
+        return Scene(self._renderer.draw(self._state), title, lines)
+
+    def progress(self) -> tuple[int, int]:
+        return self.recorded, self.planned
+
+    def close(self) -> None:
+        self._renderer.close()
+        self.env.close()

@@ -1,0 +1,257 @@
+"""Labeling sessions: what the viewer asks, drawn ahead in a background thread, and where
+the answers go.
+
+A session is the viewer's :class:`~feedback.viewer.PairSource`. A background thread
+takes the next questions from the store (or makes new ones from fresh clips) and renders
+their frames while the person watches, so the next question shows as soon as an answer
+is given. Every answer is committed to the store before the next question shows, and a
+session started again on the same store resumes with what is still unanswered.
+
+- :class:`CompareSession` (``--mode compare``): pairs of clips; a share of earlier pairs
+  comes back with sides swapped, which measures the annotator's self-consistency.
+- :class:`RateSession` (``--mode rate``): single clips rated 1-5.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Callable, Iterator
+from typing import Literal
+
+import numpy as np
+
+from feedback.errors import FeedbackError
+from feedback.queries import select_pairs
+from feedback.segments import Segment
+from feedback.store import FeedbackStore, Query
+from feedback.viewer import RATINGS, Pair
+from rlhf_envs.registration import make_clip_renderer
+
+UNDO_DEPTH = 20  # answers that can be taken back, newest first
+FRUITLESS_ROLLOUTS = 3  # fresh rollouts in a row that give nothing new end a session
+
+MakeSegments = Callable[[int], list[Segment]]  # seed -> fresh clips
+
+
+class PreparedSession:
+    """The machinery every session shares: background drawing, undo, progress.
+
+    Subclasses say what to ask (:meth:`_items`: a key and the ids of one or two stored
+    clips) and how to store and take back an answer (:meth:`_record`, :meth:`_take_back`),
+    and call :meth:`_start` at the end of their ``__init__``.
+    """
+
+    def __init__(self, store: FeedbackStore, env_id: str, annotator: str, planned: int, *,
+                 make_segments: MakeSegments | None = None, clip_size: int = 128,
+                 lookahead: int = 2, seed: int = 0) -> None:
+        self.store, self.env_id, self.annotator = store, env_id, annotator
+        self.planned, self.answered = planned, 0
+        self._make_segments = make_segments
+        self._clip_size = clip_size
+        self._rng = np.random.default_rng(seed)
+        self._ready: queue.Queue[Pair | None] = queue.Queue(maxsize=lookahead)
+        self._history: list[tuple[int, Pair]] = []  # (record id, pair) for undo
+        self._shown: dict[int, Pair] = {}  # pairs handed to the viewer, not yet answered
+        self._fruitless = 0
+        self._stop = threading.Event()
+        self._error: BaseException | None = None
+        self._worker = threading.Thread(target=self._prepare, daemon=True, name="questions")
+
+    def _start(self) -> None:
+        self._worker.start()
+
+    # ----------------------------------------------------------------- what to ask
+    def _items(self) -> Iterator[tuple[int, list[str]]]:
+        raise NotImplementedError
+
+    def _record(self, key: int, answer: str, seconds: float) -> int:
+        """Store an answer; returns the id :meth:`_take_back` needs."""
+        raise NotImplementedError
+
+    def _take_back(self, record: int) -> None:
+        raise NotImplementedError
+
+    def _fresh_segments(self) -> list[Segment]:
+        """New clips from a rollout (stored), or [] when there is no maker.
+
+        The rollout is seeded by how many clips the store holds, so each batch is new,
+        also in a session started again on the same store.
+        """
+        if self._make_segments is None or self._stop.is_set():
+            return []
+        segments = self._make_segments(len(self.store.segment_ids()))
+        self.store.add_segments(segments)
+        return segments
+
+    def _note_fruitless(self, fruitless: bool) -> None:
+        """Count fresh rollouts that gave nothing to ask; give up after a few in a row."""
+        self._fruitless = self._fruitless + 1 if fruitless else 0
+        if self._fruitless >= FRUITLESS_ROLLOUTS:
+            raise FeedbackError(f"fresh rollouts of {self.env_id} gave nothing new to ask "
+                                "(are its episodes shorter than a clip?)")
+
+    # ----------------------------------------------------------------- background
+    def _prepare(self) -> None:
+        renderer = None
+        try:
+            renderer = make_clip_renderer(self.env_id, self._clip_size, self._clip_size)
+            for key, ids in self._items():
+                frames = [renderer.frames(s) for s in self.store.get_segments(ids)]
+                self._hand_over(Pair(key, frames[0], frames[1] if len(frames) > 1 else None))
+        except BaseException as err:  # shown to the person by next_pair, not lost in a thread
+            self._error = err
+        finally:
+            if renderer is not None:
+                renderer.close()
+            self._hand_over(None)  # the end of the questions
+
+    def _hand_over(self, item: Pair | None) -> None:
+        """Queue a prepared pair (or the end mark); give up once the session closes."""
+        while not self._stop.is_set():
+            try:
+                self._ready.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    # ----------------------------------------------------------------- PairSource
+    def next_pair(self, timeout: float) -> Pair | None | Literal["wait"]:
+        if self.answered >= self.planned:
+            return None
+        try:
+            pair = self._ready.get(timeout=timeout)
+        except queue.Empty:
+            return "wait"
+        if pair is None:
+            self._ready.put_nowait(None)  # stay at the end for later calls (room: just taken)
+            if self._error is not None:
+                raise self._error
+            return None
+        self._shown[pair.key] = pair
+        return pair
+
+    def answer(self, key: int, answer: str, seconds: float) -> None:
+        record = self._record(key, answer, seconds)
+        self._history = [*self._history[-(UNDO_DEPTH - 1):], (record, self._shown.pop(key))]
+        self.answered += 1
+
+    def undo(self) -> Pair | None:
+        if not self._history:
+            return None
+        record, pair = self._history.pop()
+        self._take_back(record)
+        self.answered -= 1
+        self._shown[pair.key] = pair
+        return pair
+
+    def progress(self) -> tuple[int, int]:
+        return self.answered, self.planned
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._worker.is_alive():
+            self._worker.join(timeout=5)
+
+
+class CompareSession(PreparedSession):
+    """Pairs of clips: the store's unanswered queries first (a training run's, or those
+    an earlier session left), then, with ``make_segments``, new pairs of fresh clips.
+
+    After an answer, a ``repeat_share`` of the time an earlier pair of this session
+    comes back with its sides swapped.
+    """
+
+    def __init__(self, store: FeedbackStore, env_id: str, annotator: str, planned: int, *,
+                 repeat_share: float = 0.1, **options) -> None:
+        super().__init__(store, env_id, annotator, planned, **options)
+        self.repeat_share = repeat_share
+        self._served: dict[int, Query] = {}  # queries prepared in this session, by id
+        self._answered: list[Query] = []  # ... and answered (candidates for repeats)
+        self._start()
+
+    def _items(self) -> Iterator[tuple[int, list[str]]]:
+        """Pending queries, then new ones made from fresh clips (if a maker is given)."""
+        served: set[int] = set()
+        while not self._stop.is_set():
+            pending = [q for q in self.store.pending_queries() if q.id not in served]
+            if not pending and self._make_segments is not None:
+                self._note_fruitless(not self._new_queries(self._fresh_segments()))
+                continue
+            if not pending:
+                return
+            for query in pending:
+                served.add(query.id)
+                self._served[query.id] = query
+                yield query.id, [query.left_id, query.right_id]
+                repeat = self._swapped_repeat()
+                if repeat is not None:
+                    served.add(repeat.id)
+                    yield repeat.id, [repeat.left_id, repeat.right_id]
+
+    def _swapped_repeat(self) -> Query | None:
+        """Now and then, an answered pair again with its sides swapped (self-consistency)."""
+        if not self._answered or self._rng.random() >= self.repeat_share:
+            return None
+        earlier = self._answered[self._rng.integers(len(self._answered))]
+        left, right = earlier.right_id, earlier.left_id
+        [query_id] = self.store.add_queries([(left, right)], strategy="repeat")
+        if query_id in self._served or query_id not in {q.id for q in self.store.pending_queries()}:
+            return None  # this swapped pair was asked before
+        query = Query(query_id, left, right, "repeat", 0)
+        self._served[query_id] = query
+        return query
+
+    def _new_queries(self, segments: list[Segment]) -> bool:
+        """Queue new pairs of ``segments``; False if none was new."""
+        chosen = select_pairs(segments, min(8, len(segments) // 2), self._rng,
+                              strategy="uniform", exclude=self.store.asked_pairs())
+        pairs = [(segments[i].id, segments[j].id) for i, j in chosen]
+        return bool(pairs) and bool(self.store.add_queries(pairs, strategy="uniform"))
+
+    def _record(self, key: int, answer: str, seconds: float) -> int:
+        label = self.store.add_label(key, answer, self.annotator, annotator_kind="human",
+                                     seconds=seconds)
+        if key in self._served and self._served[key].strategy != "repeat":
+            self._answered.append(self._served[key])
+        return label
+
+    def _take_back(self, record: int) -> None:
+        self.store.delete_label(record)
+
+
+class RateSession(PreparedSession):
+    """Single clips rated 1-5: the store's clips this annotator has not rated (nor
+    skipped) yet, oldest first, then, with ``make_segments``, fresh clips."""
+
+    def __init__(self, store: FeedbackStore, env_id: str, annotator: str, planned: int,
+                 **options) -> None:
+        super().__init__(store, env_id, annotator, planned, **options)
+        self._keys: list[str] = []  # segment id of each key handed out
+        self._start()
+
+    def _unrated(self) -> list[str]:
+        seen = {r.segment_id for r in self.store.ratings() if r.annotator == self.annotator}
+        demos = {d.segment_id for d in self.store.demonstrations()}
+        return [s for s in self.store.segment_ids() if s not in seen and s not in demos]
+
+    def _items(self) -> Iterator[tuple[int, list[str]]]:
+        served: set[str] = set()
+        while not self._stop.is_set():
+            waiting = [s for s in self._unrated() if s not in served]
+            if not waiting and self._make_segments is not None:
+                self._note_fruitless(not self._fresh_segments())
+                continue
+            if not waiting:
+                return
+            for segment_id in waiting:
+                served.add(segment_id)
+                self._keys.append(segment_id)
+                yield len(self._keys) - 1, [segment_id]
+
+    def _record(self, key: int, answer: str, seconds: float) -> int:
+        rating = None if answer == "skip" else RATINGS.index(answer) + 1
+        return self.store.add_rating(self._keys[key], rating, self.annotator, seconds=seconds)
+
+    def _take_back(self, record: int) -> None:
+        self.store.delete_rating(record)

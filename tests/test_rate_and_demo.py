@@ -1,0 +1,115 @@
+"""--mode rate and --mode demo: ratings per clip, and demonstrations acted with keys."""
+
+import os
+
+os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+
+import imageio.v3 as iio  # noqa: E402
+import numpy as np  # noqa: E402
+import pygame  # noqa: E402
+import pytest  # noqa: E402
+from test_compare import fresh_maker, take  # noqa: E402
+
+from feedback.demo_player import DemoPlayer  # noqa: E402
+from feedback.store import FeedbackStore  # noqa: E402
+from rlhf_envs.compare import main  # noqa: E402
+from rlhf_envs.demo_session import DemoSession  # noqa: E402
+from rlhf_envs.labeling_sessions import RateSession  # noqa: E402
+
+ENV = "rlhf_envs/Reacher-v0"
+SMALL_HIGHWAY = {"config": {"vehicles_count": 5, "duration": 40}}
+
+
+def press(*keys: int) -> None:
+    for key in keys:
+        pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=key, mod=0, unicode="",
+                                             scancode=0))
+
+
+@pytest.fixture(autouse=True)
+def display():
+    pygame.display.init()
+    pygame.event.clear()
+    yield
+    pygame.display.quit()
+
+
+def test_rate_session_stores_ratings_undoes_and_resumes_with_unrated_clips(tmp_path):
+    path = tmp_path / "labels.db"
+    store = FeedbackStore(path)
+    session = RateSession(store, ENV, "ana", planned=3, make_segments=fresh_maker())
+    first = take(session)
+    assert first.right is None and first.left.shape[1:] == (128, 128, 3)
+    session.answer(first.key, "4", 1.0)
+    second = take(session)
+    session.answer(second.key, "skip", 1.0)
+    assert session.undo().key == second.key and len(store.ratings()) == 1
+    session.answer(second.key, "2", 0.5)
+    session.close()
+    rated = [(r.rating, r.annotator) for r in store.ratings()]
+    assert rated == [(4, "ana"), (2, "ana")]
+    done = {r.segment_id for r in store.ratings()}
+    store.close()
+
+    store = FeedbackStore(path)  # again: clips already stored but not rated come first
+    session = RateSession(store, ENV, "ana", planned=1, make_segments=fresh_maker())
+    nxt = take(session)
+    session.answer(nxt.key, "5", 1.0)
+    assert take(session) is None
+    newest = store.ratings()[-1]
+    assert newest.segment_id not in done
+    assert newest.segment_id == [s for s in store.segment_ids() if s not in done][0]
+    session.close()
+    store.close()
+
+
+def test_slate_demonstrations_record_the_picked_slates(tmp_path):
+    store = FeedbackStore(tmp_path / "demo.db")
+    session = DemoSession(store, "rlhf_envs/SlateRec-v0", "ana", planned=2, segment_length=2)
+    player = DemoPlayer(session, annotator="ana", frame_size=256)
+    press(pygame.K_1, pygame.K_2, pygame.K_3)              # slate of candidates 1, 2, 3
+    press(pygame.K_9, pygame.K_9, pygame.K_BACKSPACE)      # 9 twice counts once; unpicked
+    press(pygame.K_0, pygame.K_5, pygame.K_4)              # slate of 10, 5, 4: a demo is full
+    press(pygame.K_LEFT, pygame.K_6)                       # not a control; one pick
+    assert player.run(max_seconds=2) == 1
+    player.screenshot(tmp_path / "slate-demo.png")
+    assert iio.imread(tmp_path / "slate-demo.png").std() > 10
+    [demo] = store.demonstrations()
+    [segment] = store.get_segments([demo.segment_id])
+    assert segment.source == "demo" and len(segment) == 2 and demo.annotator == "ana"
+    assert [list(np.argsort(-a)[:3]) for a in segment.acts] == [[0, 1, 2], [9, 4, 3]]
+    assert session.controller.picked == [5]                # shown, not yet a whole action
+    pygame.display.init()
+    press(pygame.K_q)                                      # quit: the stored demo stays
+    assert player.run(max_seconds=2) == 0
+    session.close()
+    assert len(FeedbackStore(tmp_path / "demo.db").demonstrations()) == 1
+
+
+def test_driving_demonstrations_step_in_real_time_with_the_last_key(tmp_path):
+    store = FeedbackStore(tmp_path / "demo.db")
+    session = DemoSession(store, "rlhf_envs/Highway-v0", "bo", planned=1, segment_length=3,
+                          env_kwargs=SMALL_HIGHWAY)
+    session.step_seconds = 0.3  # faster than a person's two steps a second
+    indexes = session.env.unwrapped.action_type.actions_indexes
+    player = DemoPlayer(session, annotator="bo", frame_size=256)
+    press(pygame.K_UP)
+    assert player.run(max_seconds=20) == 1                 # 3 steps: up, then none, none
+    [segment] = store.get_segments([store.demonstrations()[0].segment_id])
+    assert list(segment.acts) == [indexes["FASTER"], indexes["IDLE"], indexes["IDLE"]]
+    assert segment.render_states.shape[0] == 3 and "collision_reward" in segment.reward_terms
+    player.screenshot(tmp_path / "highway-demo.png")
+    assert iio.imread(tmp_path / "highway-demo.png").std() > 10
+    session.close()
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--env", "Reacher-v0", "--mode", "demo"], "--mode demo is for driving and recommendation"),
+    (["--env", "SlateRec-v0", "--mode", "demo", "--policy", "runs/x"], "you act yourself"),
+    (["--env", "SlateRec-v0", "--mode", "rate", "--segment-length", "0"],
+     "--segment-length must be at least 1"),
+])
+def test_bad_input_for_rate_and_demo_is_one_line(extra, message, tmp_path, capsys):
+    assert main(["--store", str(tmp_path / "s.db"), *extra]) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and "\n" not in err
