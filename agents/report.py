@@ -30,6 +30,7 @@ SCORE_DEFINITION = (
 _METRIC_ROWS = (  # (metrics key, label in the table)
     ("env_id", "environment"), ("algo", "algorithm"), ("seed", "seed"),
     ("timesteps", "timesteps"), ("teacher", "teacher"), ("labels_used", "labels used"),
+    ("ratings_used", "ratings used"), ("demonstrations_used", "demonstrations used"),
     ("true_return_mean", "true return of the agent (mean)"),
     ("true_return_std", "true return of the agent (std)"),
     ("random_return_mean", "true return of a random policy"),
@@ -43,6 +44,13 @@ _HISTORY_COLUMNS = (  # (history key, column header)
     ("heldout_agreement", "held-out agreement"), ("return_correlation", "return corr."),
     ("true_return_mean", "true return"), ("learned_return_mean", "learned return"),
 )
+
+
+def _other_feedback(metrics: dict) -> str:
+    """", 3 ratings and 2 demonstrations" for the report's first line ("" if none)."""
+    parts = [f"{metrics[key]} {name}" for key, name in (("ratings_used", "ratings"),
+             ("demonstrations_used", "demonstrations")) if metrics.get(key)]
+    return ", " + " and ".join(parts) if parts else ""
 
 
 def normalized_score(learned: float, random: float, true_reward_agent: float) -> float | None:
@@ -189,7 +197,8 @@ def write_report(out_dir: str | os.PathLike, metrics: dict, history: list[dict],
              else _fmt(metrics.get(key))) for key, label in _METRIC_ROWS]
     lines = [f"# RLHF run: {metrics.get('env_id', '?')} with {metrics.get('algo', '?')}", "",
              f"Trained on a reward model learned from **{_fmt(metrics.get('labels_used'))}** "
-             f"labels from the **{metrics.get('teacher', '?')}** teacher.", "",
+             f"labels from the **{metrics.get('teacher', '?')}** teacher"
+             f"{_other_feedback(metrics)}.", "",
              f"**Normalised score: {score_text}**", "", f"_{SCORE_DEFINITION}_", "",
              "## Metrics", "", *_table(("metric", "value"), rows), "",
              "## Plots", "", f"![true return against timesteps]({RETURNS_PLOT})", "",

@@ -1,5 +1,6 @@
 """--mode rate and --mode demo: ratings per clip, and demonstrations acted with keys."""
 
+import json
 import os
 
 os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
@@ -12,6 +13,7 @@ from test_compare import fresh_maker, take  # noqa: E402
 
 from feedback.demo_player import DemoPlayer  # noqa: E402
 from feedback.store import FeedbackStore  # noqa: E402
+from feedback.training_pairs import training_pairs  # noqa: E402
 from rlhf_envs.compare import main  # noqa: E402
 from rlhf_envs.demo_session import DemoSession  # noqa: E402
 from rlhf_envs.labeling_sessions import RateSession  # noqa: E402
@@ -113,3 +115,27 @@ def test_bad_input_for_rate_and_demo_is_one_line(extra, message, tmp_path, capsy
     assert main(["--store", str(tmp_path / "s.db"), *extra]) == 2
     err = capsys.readouterr().err.strip()
     assert message in err and "\n" not in err
+
+
+def test_the_loop_learns_from_demonstrations_in_the_runs_store(tmp_path):
+    from agents.loop import RunConfig, run
+
+    out = tmp_path / "run"
+    out.mkdir()
+    store = FeedbackStore(out / "feedback.db")
+    session = DemoSession(store, "rlhf_envs/SlateRec-v0", "ana", planned=6, segment_length=20)
+    session.start()
+    scene = True
+    while scene is not None:  # the person always shows candidates 1, 2, 3
+        for key in ("1", "2", "3"):
+            scene = session.act(key)
+    session.close()
+    store.close()
+    metrics = run(RunConfig(env_id="SlateRec-v0", teacher="store", timesteps=1_024,
+                            iterations=1, n_envs=2, out=out, progress=False))
+    [first] = json.loads((out / "history.json").read_text())
+    assert first["heldout_agreement"] is not None  # a model was fitted on the demo pairs
+    with FeedbackStore(out / "feedback.db") as store:
+        data = training_pairs(store, 20)
+    assert data.counts == {"demo": 24} and set(data.answers) == {"left"}
+    assert (metrics["labels_used"], metrics["demonstrations_used"]) == (0, 6)
