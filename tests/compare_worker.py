@@ -1,7 +1,8 @@
 """Child process for the kill test: a real labeling session in a real (headless) viewer.
 
-Answer keys are posted by a thread, as a person's key presses would arrive; the query id
-of each answer is printed once ``answer`` has returned, i.e. once it is acknowledged.
+Answer keys are posted by a thread, as a person's key presses would arrive; what each
+answer was about (the query id; in --mode rate the clip's segment id) is printed once
+``answer`` has returned, i.e. once it is acknowledged.
 """
 
 import os
@@ -25,7 +26,7 @@ answer = session.answer
 
 def acknowledged(key, choice, seconds):
     answer(key, choice, seconds)
-    print(key, flush=True)
+    print(session._keys[key] if args.mode == "rate" else key, flush=True)
 
 
 session.answer = acknowledged
@@ -34,7 +35,7 @@ pygame.display.init()
 
 def press_keys() -> None:
     rng = random.Random()
-    keys = [pygame.K_LEFT, pygame.K_RIGHT, pygame.K_DOWN, pygame.K_s]
+    keys = [pygame.K_LEFT, pygame.K_RIGHT, pygame.K_DOWN, pygame.K_s, pygame.K_1, pygame.K_5]
     while True:
         time.sleep(0.03)
         try:

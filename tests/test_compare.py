@@ -99,26 +99,28 @@ def test_a_store_of_another_env_is_refused(tmp_path, capsys):
     assert "no feedback.db" in capsys.readouterr().err
 
 
-def test_ten_kills_lose_no_acknowledged_answer(tmp_path):
+@pytest.mark.parametrize("mode, kills", [("compare", 10), ("rate", 5)])
+def test_kills_lose_no_acknowledged_answer(mode, kills, tmp_path):
     path = tmp_path / "labels.db"
     argv = [sys.executable, str(ROOT / "tests" / "compare_worker.py"), "--env", "Reacher-v0",
-            "--store", str(path), "--pairs", "1000", "--segment-length", "10"]
+            "--store", str(path), "--pairs", "1000", "--segment-length", "10", "--mode", mode]
     rng = np.random.default_rng(0)
-    acknowledged: list[int] = []
-    for _ in range(10):
+    acknowledged: list[str] = []
+    for _ in range(kills):
         child = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE,
                                  stderr=open(tmp_path / "stderr.txt", "w"), text=True)
         first = child.stdout.readline()  # wait for the first answer of this run
         assert first, (tmp_path / "stderr.txt").read_text()[-3000:]
-        acknowledged.append(int(first))
+        acknowledged.append(first.strip())
         time.sleep(rng.uniform(0.0, 1.0))
         child.send_signal(signal.SIGKILL)
         rest, _ = child.communicate()
-        acknowledged += [int(line) for line in rest.split()]
+        acknowledged += rest.split()
         with FeedbackStore(path) as store:
-            answered = {lab.query_id for lab in store.labels()}
-        assert set(acknowledged) <= answered
-    assert len(set(acknowledged)) == len(acknowledged)  # no query was answered twice
+            answered = ([r.segment_id for r in store.ratings()] if mode == "rate"
+                        else [str(lab.query_id) for lab in store.labels()])
+        assert set(acknowledged) <= set(answered)
+    assert len(set(acknowledged)) == len(acknowledged)  # nothing was asked twice
 
 
 @pytest.mark.parametrize("env_id, kwargs", [
