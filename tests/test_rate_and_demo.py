@@ -10,6 +10,7 @@ import numpy as np  # noqa: E402
 import pygame  # noqa: E402
 import pytest  # noqa: E402
 from test_compare import fresh_maker, take  # noqa: E402
+from test_viewer import display, press  # noqa: E402, F401  (display: autouse)
 
 from feedback.demo_player import DemoPlayer  # noqa: E402
 from feedback.store import FeedbackStore  # noqa: E402
@@ -22,18 +23,9 @@ ENV = "rlhf_envs/Reacher-v0"
 SMALL_HIGHWAY = {"config": {"vehicles_count": 5, "duration": 40}}
 
 
-def press(*keys: int) -> None:
+def press_all(*keys: int) -> None:
     for key in keys:
-        pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=key, mod=0, unicode="",
-                                             scancode=0))
-
-
-@pytest.fixture(autouse=True)
-def display():
-    pygame.display.init()
-    pygame.event.clear()
-    yield
-    pygame.display.quit()
+        press(key)
 
 
 def test_rate_session_stores_ratings_undoes_and_resumes_with_unrated_clips(tmp_path):
@@ -69,10 +61,10 @@ def test_slate_demonstrations_record_the_picked_slates(tmp_path):
     store = FeedbackStore(tmp_path / "demo.db")
     session = DemoSession(store, "rlhf_envs/SlateRec-v0", "ana", planned=2, segment_length=2)
     player = DemoPlayer(session, annotator="ana", frame_size=256)
-    press(pygame.K_1, pygame.K_2, pygame.K_3)              # slate of candidates 1, 2, 3
-    press(pygame.K_9, pygame.K_9, pygame.K_BACKSPACE)      # 9 twice counts once; unpicked
-    press(pygame.K_0, pygame.K_5, pygame.K_4)              # slate of 10, 5, 4: a demo is full
-    press(pygame.K_LEFT, pygame.K_6)                       # not a control; one pick
+    press_all(pygame.K_1, pygame.K_2, pygame.K_3)              # slate of candidates 1, 2, 3
+    press_all(pygame.K_9, pygame.K_9, pygame.K_BACKSPACE)      # 9 twice counts once; unpicked
+    press_all(pygame.K_0, pygame.K_5, pygame.K_4)              # slate of 10, 5, 4: a demo is full
+    press_all(pygame.K_LEFT, pygame.K_6)                       # not a control; one pick
     assert player.run(max_seconds=2) == 1
     player.screenshot(tmp_path / "slate-demo.png")
     assert iio.imread(tmp_path / "slate-demo.png").std() > 10
@@ -82,7 +74,7 @@ def test_slate_demonstrations_record_the_picked_slates(tmp_path):
     assert [list(np.argsort(-a)[:3]) for a in segment.acts] == [[0, 1, 2], [9, 4, 3]]
     assert session.controller.picked == [5]                # shown, not yet a whole action
     pygame.display.init()
-    press(pygame.K_q)                                      # quit: the stored demo stays
+    press_all(pygame.K_q)                                      # quit: the stored demo stays
     assert player.run(max_seconds=2) == 0
     session.close()
     assert len(FeedbackStore(tmp_path / "demo.db").demonstrations()) == 1
@@ -95,7 +87,7 @@ def test_driving_demonstrations_step_in_real_time_with_the_last_key(tmp_path):
     session.step_seconds = 0.3  # faster than a person's two steps a second
     indexes = session.env.unwrapped.action_type.actions_indexes
     player = DemoPlayer(session, annotator="bo", frame_size=256)
-    press(pygame.K_UP)
+    press_all(pygame.K_UP)
     assert player.run(max_seconds=20) == 1                 # 3 steps: up, then none, none
     [segment] = store.get_segments([store.demonstrations()[0].segment_id])
     assert list(segment.acts) == [indexes["FASTER"], indexes["IDLE"], indexes["IDLE"]]
