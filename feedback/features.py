@@ -74,10 +74,8 @@ class _Part:
         else:
             self.offsets = None
             self.size = int(np.prod(space.shape))
-        self.width = (
-            1
-            if isinstance(space, spaces.Discrete)
-            else (len(self.offsets) if self.discrete else self.size)
+        self.width = 1 if isinstance(space, spaces.Discrete) else (
+            len(self.offsets) if self.discrete else self.size
         )
 
     def rows(self, values: np.ndarray, n: int) -> np.ndarray:

@@ -1,8 +1,7 @@
 """The reward model's forward pass for the env loop: float32 numpy, everything folded in.
 
-In the env loop a prediction is a batch of a few transitions, so its cost is the number
-of numpy calls, not arithmetic (measured: an ensemble of 16-unit layers costs as much in
-the loop as one of 64). Hence:
+In the env loop a prediction is a batch of a few transitions, so its cost is mostly
+the number of numpy calls (about a microsecond each), not arithmetic. Hence:
 
 - input normalisation is folded into the first layer, output normalisation and the
   ensemble mean into the last;
