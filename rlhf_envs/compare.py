@@ -148,7 +148,7 @@ def open_session(args) -> PreparedSession | DemoSession:
             return DemoSession(store, env_id, args.annotator, args.pairs, segment_length=length,
                                seed=args.seed)
         make = None
-        if args.from_run is None or args.mode == "rate":
+        if args.from_run is None:  # a run's store: only its own queries and clips
             def make(offset: int) -> list[Segment]:
                 return rollout_segments(env_id, length * 16, length, args.seed + offset,
                                         policy=policy)
