@@ -1,4 +1,4 @@
-"""A labeling session in a real window on a virtual X display (Xvfb), keys sent by xdotool.
+"""Labeling sessions in a real window on a virtual X display (Xvfb), keys sent by xdotool.
 
 Unlike the other viewer tests (SDL's dummy driver and posted events), this goes through
 X11 as a person's keyboard would: Xvfb runs the display, ``python -m rlhf_envs.compare``
@@ -75,11 +75,12 @@ def grab(display: str) -> np.ndarray:
     return np.asarray(ImageGrab.grab(bbox=(x, y, x + w, y + h), xdisplay=display))[..., :3]
 
 
-def start_session(display: str, store: Path, *extra: str) -> tuple[subprocess.Popen, str]:
+def start_session(display: str, store: Path, *extra: str,
+                  env_id: str = "Reacher-v0") -> tuple[subprocess.Popen, str]:
     env = {k: v for k, v in os.environ.items() if k != "SDL_VIDEODRIVER"}
     env |= {"DISPLAY": display, "MUJOCO_GL": "egl"}
     session = subprocess.Popen(
-        [sys.executable, "-m", "rlhf_envs.compare", "--env", "Reacher-v0", "--store", str(store),
+        [sys.executable, "-m", "rlhf_envs.compare", "--env", env_id, "--store", str(store),
          "--annotator", "ana", "--segment-length", "10", "--repeat-share", "0", *extra],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     window = ""
@@ -156,3 +157,19 @@ def test_ratings_typed_on_a_real_window_and_quit_keeps_them(display, tmp_path):
     assert "2 answers stored" in out and "(2/5 planned)" in out
     with FeedbackStore(store) as s:
         assert [r.rating for r in s.ratings()] == [4, 2]
+
+
+def test_a_slate_demonstration_typed_on_a_real_window(display, tmp_path):
+    store = tmp_path / "demos.db"
+    session, _ = start_session(display, store, "--pairs", "1", "--mode", "demo",
+                               "--segment-length", "2", env_id="SlateRec-v0")
+    grab(display)  # the window is up
+    for key in ("1", "2", "3", "0", "9", "8"):  # two slates of three
+        xdotool(display, "key", key)
+    out, err = session.communicate(timeout=30)
+    assert session.returncode == 0, err
+    assert "1 demonstrations stored" in out
+    with FeedbackStore(store) as s:
+        [demo] = s.demonstrations()
+        [segment] = s.get_segments([demo.segment_id])
+    assert [list(np.argsort(-a)[:3]) for a in segment.acts] == [[0, 1, 2], [9, 8, 7]]
