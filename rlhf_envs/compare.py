@@ -192,6 +192,7 @@ def main(argv: list[str] | None = None) -> int:
             given = Viewer(session, annotator=args.annotator, fps=args.fps).run()
             what = "answers"
         done, planned = session.progress()
+        what = what if given != 1 else what[:-1]
         print(f"{given} {what} stored in {session.store.path} ({done}/{planned} planned)")
         if args.mode == "compare":
             quality = _quality_line(session.store, args.annotator)

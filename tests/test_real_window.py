@@ -168,7 +168,7 @@ def test_a_slate_demonstration_typed_on_a_real_window(display, tmp_path):
         xdotool(display, "key", key)
     out, err = session.communicate(timeout=30)
     assert session.returncode == 0, err
-    assert "1 demonstrations stored" in out
+    assert "1 demonstration stored" in out
     with FeedbackStore(store) as s:
         [demo] = s.demonstrations()
         [segment] = s.get_segments([demo.segment_id])
