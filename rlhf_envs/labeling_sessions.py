@@ -54,6 +54,7 @@ class PreparedSession:
         self._history: list[tuple[int, Pair]] = []  # (record id, pair) for undo
         self._shown: dict[int, Pair] = {}  # pairs handed to the viewer, not yet answered
         self._fruitless = 0
+        self._rollouts = 0  # fresh rollouts made in this session
         self._stop = threading.Event()
         self._error: BaseException | None = None
         self._worker = threading.Thread(target=self._prepare, daemon=True, name="questions")
@@ -73,14 +74,19 @@ class PreparedSession:
         raise NotImplementedError
 
     def _fresh_segments(self) -> list[Segment]:
-        """New clips from a rollout (stored), or [] when there is no maker.
+        """Clips of a new rollout that the store did not hold (now stored), or [].
 
-        The rollout is seeded by how many clips the store holds, so each batch is new,
-        also in a session started again on the same store.
+        The rollout is seeded by how many clips the store holds plus the rollouts of
+        this session, so each batch is new, also in a session started again on the same
+        store; clips already there (a seed used before, e.g. by a session with another
+        ``--seed``) are not new, and such a rollout counts as fruitless.
         """
         if self._make_segments is None or self._stop.is_set():
             return []
-        segments = self._make_segments(len(self.store.segment_ids()))
+        known = set(self.store.segment_ids())
+        self._rollouts += 1
+        segments = [s for s in self._make_segments(len(known) + self._rollouts - 1)
+                    if s.id not in known]
         self.store.add_segments(segments)
         return segments
 

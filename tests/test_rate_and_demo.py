@@ -15,7 +15,7 @@ from test_viewer import display, press  # noqa: E402, F401  (display: autouse)
 from feedback.demo_player import DemoPlayer  # noqa: E402
 from feedback.store import FeedbackStore  # noqa: E402
 from feedback.training_pairs import training_pairs  # noqa: E402
-from rlhf_envs.compare import main  # noqa: E402
+from rlhf_envs.compare import main, rollout_segments  # noqa: E402
 from rlhf_envs.demo_session import DemoSession  # noqa: E402
 from rlhf_envs.labeling_sessions import RateSession  # noqa: E402
 
@@ -131,3 +131,22 @@ def test_the_loop_learns_from_demonstrations_in_the_runs_store(tmp_path):
         data = training_pairs(store, 20)
     assert data.counts == {"demo": 24} and set(data.answers) == {"left"}
     assert (metrics["labels_used"], metrics["demonstrations_used"]) == (0, 6)
+
+
+def test_a_seed_used_before_does_not_stall_a_session(tmp_path):
+    def maker(base):
+        return lambda offset: rollout_segments(ENV, 40, 10, seed=base + offset)  # 4 clips
+
+    store = FeedbackStore(tmp_path / "labels.db")
+    first = RateSession(store, ENV, "ana", planned=4, make_segments=maker(4))
+    for _ in range(4):
+        pair = take(first)
+        first.answer(pair.key, "3", 1.0)
+    first.close()
+    # Another --seed whose first rollout (0 + 4 clips stored) repeats the clips above.
+    second = RateSession(store, ENV, "ana", planned=1, make_segments=maker(0))
+    pair = take(second)
+    second.answer(pair.key, "5", 1.0)
+    second.close()
+    assert len(store.ratings()) == 5 and len(set(store.segment_ids())) == 8
+    store.close()
