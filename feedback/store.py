@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
+import operator
 import os
 import sqlite3
 import threading
@@ -77,6 +79,17 @@ class Demonstration:
     segment_id: str
     annotator: str
     created: float
+
+
+def check_seconds(seconds: float) -> float:
+    """How long a person took: a finite number of seconds, at least 0."""
+    try:
+        value = float(seconds)
+    except (TypeError, ValueError):
+        value = float("nan")
+    if not (math.isfinite(value) and value >= 0):
+        raise FeedbackError(f"seconds must be a finite number of at least 0, not {seconds!r}")
+    return value
 
 
 def check_annotator_name(name: str) -> str:
@@ -243,6 +256,7 @@ class FeedbackStore:
                    kind: str = "compare", created: float | None = None) -> list[int]:
         """Record ``(query_id, answer)`` pairs in one transaction; returns label ids."""
         answers = list(answers)
+        seconds = check_seconds(seconds)
         for _, answer in answers:
             if answer not in ANSWERS:
                 raise FeedbackError(f"unknown answer {answer!r}; use one of {', '.join(ANSWERS)}")
@@ -278,20 +292,25 @@ class FeedbackStore:
     def add_rating(self, segment_id: str, rating: int | None, annotator: str, *,
                    annotator_kind: str = "human", seconds: float = 0.0) -> int:
         """Record a 1-5 rating of a stored clip (None: skipped); on disk when this returns."""
-        if rating is not None and (isinstance(rating, bool) or rating not in range(1, 6)):
-            raise FeedbackError(f"a rating is 1, 2, 3, 4 or 5 (or None to skip), not {rating!r}")
+        if rating is not None:
+            try:
+                rating = None if isinstance(rating, bool) else operator.index(rating)
+            except TypeError:
+                rating = None
+            if rating not in range(1, 6):
+                raise FeedbackError("a rating is 1, 2, 3, 4 or 5 (or None to skip)")
+        seconds = check_seconds(seconds)
 
         def work(db: sqlite3.Connection) -> int:
+            if db.execute("SELECT 1 FROM segments WHERE id=?", (segment_id,)).fetchone() is None:
+                raise FeedbackError(f"no segment {segment_id} in the store to rate")
             who = self._annotator(db, annotator, annotator_kind)
             return db.execute(
                 "INSERT INTO ratings (segment_id, rating, annotator_id, seconds, created) "
                 "VALUES (?, ?, ?, ?, ?)", (segment_id, rating, who, seconds, time.time())
             ).lastrowid
 
-        try:
-            return self._transaction(work)
-        except sqlite3.IntegrityError:
-            raise FeedbackError(f"no segment {segment_id} in the store to rate") from None
+        return self._transaction(work)
 
     def delete_rating(self, rating_id: int) -> None:
         """Take a rating back (a person's undo)."""
@@ -309,6 +328,8 @@ class FeedbackStore:
         blob = encode_segment(segment)
 
         def work(db: sqlite3.Connection) -> None:
+            if db.execute("SELECT 1 FROM segments WHERE id=?", (segment.id,)).fetchone():
+                raise FeedbackError(f"segment {segment.id} is already in the store")
             who = self._annotator(db, annotator, "human")
             now = time.time()
             db.execute("INSERT INTO segments VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -316,10 +337,7 @@ class FeedbackStore:
                         segment.start, len(segment), blob, hashlib.sha256(blob).hexdigest(), now))
             db.execute("INSERT INTO demonstrations VALUES (?, ?, ?)", (segment.id, who, now))
 
-        try:
-            self._transaction(work)
-        except sqlite3.IntegrityError:
-            raise FeedbackError(f"segment {segment.id} is already in the store") from None
+        self._transaction(work)
 
     def demonstrations(self) -> list[Demonstration]:
         rows = self._query(

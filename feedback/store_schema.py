@@ -91,6 +91,9 @@ def open_database(path: Path) -> sqlite3.Connection:
                 f"{where} has schema version {version}, newer than this rlhf-envs "
                 f"reads ({SCHEMA_VERSION}); upgrade rlhf-envs to use it"
             )
+        if tables and version < 1:
+            raise StoreError(f"{where} is marked as a feedback store but has no schema "
+                             "version; restore it from a backup")
         check = db.execute("PRAGMA quick_check").fetchone()[0]
         if check != "ok":
             detail = " ".join(check.replace("*** in database main ***", "").split())
@@ -126,9 +129,14 @@ def _create(db: sqlite3.Connection) -> None:
 
 
 def _upgrade(db: sqlite3.Connection, version: int) -> None:
-    """Apply the migrations after ``version`` in one transaction (all or nothing)."""
+    """Apply the migrations after ``version`` in one transaction (all or nothing).
+
+    The version is read again inside the transaction: another process opening the same
+    store may have upgraded it meanwhile.
+    """
     db.execute("BEGIN IMMEDIATE")
     try:
+        version = db.execute("PRAGMA user_version").fetchone()[0]
         for target in range(version + 1, SCHEMA_VERSION + 1):
             for statement in _statements(MIGRATIONS[target]):
                 db.execute(statement)

@@ -14,7 +14,7 @@ from conftest import one_line
 from feedback.errors import FeedbackError, StoreError
 from feedback.segments import cut_segments
 from feedback.store import FeedbackStore, encode_segment
-from feedback.store_schema import APPLICATION_ID, SCHEMA_V1, SCHEMA_VERSION
+from feedback.store_schema import APPLICATION_ID, SCHEMA_V1, SCHEMA_VERSION, _upgrade
 
 
 def make_segments(n=8, length=10):
@@ -169,6 +169,16 @@ def test_version_1_stores_are_upgraded_in_place_keeping_their_labels(tmp_path):
         assert not db.execute("SELECT name FROM sqlite_master WHERE name='ratings'").fetchall()
 
 
+def test_an_upgrade_another_process_did_meanwhile_is_not_repeated(tmp_path):
+    path = tmp_path / "old.db"
+    write_version_1_store(path, make_segments())
+    FeedbackStore(path).close()  # the first opener upgrades it
+    db = sqlite3.connect(path, isolation_level=None)
+    _upgrade(db, 1)  # a second opener, which read version 1 before that
+    assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    db.close()
+
+
 def test_ratings_and_demonstrations_are_stored_with_their_kind(tmp_path):
     segments = make_segments()
     with FeedbackStore(tmp_path / "f.db") as store:
@@ -186,6 +196,12 @@ def test_ratings_and_demonstrations_are_stored_with_their_kind(tmp_path):
         with pytest.raises(FeedbackError) as err:
             store.add_rating("no-such-clip", 3, "ana")
         assert "no segment no-such-clip" in one_line(err)
+        for bad in (float("nan"), -1.0, "x"):
+            with pytest.raises(FeedbackError) as err:
+                store.add_rating(segments[2].id, 3, "ana", seconds=bad)
+            assert "seconds must be a finite number" in one_line(err)
+        store.add_rating(segments[2].id, np.int64(4), "ana")  # numpy integers are ratings
+        assert store.ratings()[-1].rating == 4 and len(store.ratings()) == 3
         demo = segments[3]
         demo.source = "demo"
         store.add_demonstration(demo, "ana")
