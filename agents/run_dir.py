@@ -14,6 +14,7 @@ from agents.config import LoopState, RunConfig
 from agents.report import normalized_score, write_report, write_video
 from feedback.errors import FeedbackError
 from feedback.reward_model import RewardModel
+from feedback.training_pairs import latest_ratings
 from rlhf_envs import make_clip_renderer
 from rlhf_envs.agent_checkpoint import save_agent
 
@@ -65,7 +66,8 @@ def write_outputs(config: RunConfig, out: Path, state: LoopState, model, store, 
         "algo": config.algo,
         "teacher": "true_reward" if config.true_reward else config.teacher,
         "labels_used": store.label_count() if store is not None else 0,
-        "ratings_used": len(store.ratings()) if store is not None else 0,
+        "ratings_used": sum(map(len, latest_ratings(store.ratings()).values()))
+        if store is not None else 0,
         "demonstrations_used": len(store.demonstrations()) if store is not None else 0,
         "timesteps": int(agent.num_timesteps),
         "seed": config.seed,

@@ -42,17 +42,23 @@ class TrainingPairs:
     counts: dict[str, int] = field(default_factory=dict)  # pairs per kind
 
 
-def rating_pairs(ratings: list[Rating], neighbours: int = 4) -> list[tuple[str, str, str]]:
-    """``(left_id, right_id, answer)`` from each person's ratings (skips and re-ratings:
-    the latest rating of a clip counts)."""
+def latest_ratings(ratings: list[Rating]) -> dict[str, dict[str, int]]:
+    """Per annotator, each clip's latest rating, in the order they were given; a clip
+    whose latest answer was a skip is left out."""
     latest: dict[str, dict[str, int]] = {}
     for r in ratings:  # in the order given (the store's: oldest first)
         mine = latest.setdefault(r.annotator, {})
         mine.pop(r.segment_id, None)
         if r.rating is not None:
             mine[r.segment_id] = r.rating  # re-inserted: ordered by latest rating
+    return latest
+
+
+def rating_pairs(ratings: list[Rating], neighbours: int = 4) -> list[tuple[str, str, str]]:
+    """``(left_id, right_id, answer)`` from each person's ratings (see
+    :func:`latest_ratings`)."""
     pairs = []
-    for mine in latest.values():
+    for mine in latest_ratings(ratings).values():
         clips = list(mine.items())
         for k, (clip, rating) in enumerate(clips):
             for other, other_rating in clips[max(0, k - neighbours) : k]:
@@ -84,10 +90,14 @@ def training_pairs(
 ) -> TrainingPairs:
     """All the store's feedback as labelled pairs, ready for :meth:`RewardModel.fit`.
 
-    ``segment_length`` (default: the length of the first labelled clip) is the one clip
-    length kept.
+    ``segment_length`` (default: the length of the first labelled clip, else of the
+    first stored clip) is the one clip length kept.
     """
+    lengths = store.segment_lengths()
     labels = store.labels()
+    if segment_length is None:  # the first labelled clip's, else the first stored clip's
+        first = labels[0].left_id if labels else next(iter(store.segment_sources()), None)
+        segment_length = lengths.get(first)
     weights_of_labels = label_weights(labels)
     rows = [(lab.left_id, lab.right_id, lab.answer, float(w), lab.kind)
             for lab, w in zip(labels, weights_of_labels)]
@@ -97,12 +107,10 @@ def training_pairs(
     if demos:
         demo_ids = {d.segment_id for d in demos}
         agent_ids = [s for s, source in store.segment_sources().items()
-                     if source in AGENT_SOURCES and s not in demo_ids]
+                     if source in AGENT_SOURCES and s not in demo_ids
+                     and lengths[s] == segment_length]  # comparable with the demos kept
         rows += [(a, b, answer, 1.0, "demo")
                  for a, b, answer in demonstration_pairs(demos, agent_ids, pairs_per_demo)]
-    lengths = store.segment_lengths()
-    if segment_length is None and rows:
-        segment_length = lengths[rows[0][0]]
     kept = [row for row in rows
             if lengths[row[0]] == segment_length and lengths[row[1]] == segment_length]
     ids = sorted({i for row in kept for i in row[:2]})

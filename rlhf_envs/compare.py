@@ -28,7 +28,7 @@ from feedback.errors import FeedbackError
 from feedback.segments import Segment
 from feedback.store import FeedbackStore, check_annotator_name
 from feedback.viewer import Viewer
-from rlhf_envs.demo_session import DemoSession
+from rlhf_envs.demo_session import DemoSession, check_demo_env
 from rlhf_envs.labeling_sessions import CompareSession, PreparedSession, RateSession
 from rlhf_envs.registration import ENVS, NAMESPACE
 
@@ -131,11 +131,17 @@ def open_session(args) -> PreparedSession | DemoSession:
             raise FeedbackError(f"--{flag.replace('_', '-')} must be at least 1")
     if args.store is None and args.from_run is None:
         raise FeedbackError("give --store PATH (or --from-run DIR)")
+    if args.store is not None and args.from_run is not None:
+        raise FeedbackError("give --store or --from-run, not both (--from-run uses the "
+                            "run's feedback.db)")
     path = args.store or Path(args.from_run) / "feedback.db"
     if args.from_run is not None and not path.is_file():
         raise FeedbackError(f"--from-run {args.from_run}: no feedback.db there")
-    if args.mode == "demo" and args.policy is not None:
-        raise FeedbackError("--policy shows an agent's clips; in --mode demo you act yourself")
+    if args.mode == "demo":
+        check_demo_env(env_id)  # before a store file is made
+        if args.policy is not None:
+            raise FeedbackError("--policy shows an agent's clips; in --mode demo you act "
+                                "yourself")
     policy = None if args.policy is None else _load_policy(Path(args.policy), env_id)
     store = FeedbackStore(path)
     try:

@@ -38,6 +38,14 @@ DEMO_DOMAINS = ("driving", "recommendation")
 _LANE_KEYS = {"left": "LANE_LEFT", "right": "LANE_RIGHT", "up": "FASTER", "down": "SLOWER"}
 
 
+def check_demo_env(env_id: str) -> None:
+    """Raise a one-line FeedbackError unless a person can act in ``env_id`` with keys."""
+    if ENVS[env_id.removeprefix(f"{NAMESPACE}/")][0] not in DEMO_DOMAINS:
+        raise FeedbackError(f"--mode demo is for driving and recommendation envs, not "
+                            f"{env_id} (its actions are continuous torques): compare or "
+                            "rate its clips instead")
+
+
 class DrivingControls:
     """Arrow keys -> highway-env meta-actions; the env steps twice a second."""
 
@@ -109,11 +117,8 @@ class DemoSession:
     def __init__(self, store: FeedbackStore, env_id: str, annotator: str, planned: int, *,
                  segment_length: int = 50, seed: int = 0, frame_size: int = 256,
                  env_kwargs: dict | None = None) -> None:
+        check_demo_env(env_id)
         name = env_id.removeprefix(f"{NAMESPACE}/")
-        if ENVS[name][0] not in DEMO_DOMAINS:
-            raise FeedbackError(f"--mode demo is for driving and recommendation envs, not "
-                                f"{env_id} (its actions are continuous torques): compare or "
-                                "rate its clips instead")
         self.store, self.env_id, self.annotator = store, env_id, annotator
         self.planned, self.recorded = planned, 0
         self.segment_length = segment_length

@@ -102,11 +102,13 @@ def test_driving_demonstrations_step_in_real_time_with_the_last_key(tmp_path):
     (["--env", "SlateRec-v0", "--mode", "demo", "--policy", "runs/x"], "you act yourself"),
     (["--env", "SlateRec-v0", "--mode", "rate", "--segment-length", "0"],
      "--segment-length must be at least 1"),
+    (["--env", "SlateRec-v0", "--from-run", "runs/x"], "--store or --from-run, not both"),
 ])
 def test_bad_input_for_rate_and_demo_is_one_line(extra, message, tmp_path, capsys):
     assert main(["--store", str(tmp_path / "s.db"), *extra]) == 2
     err = capsys.readouterr().err.strip()
     assert message in err and "\n" not in err
+    assert not (tmp_path / "s.db").exists()  # refused before a store file was made
 
 
 def test_the_loop_learns_from_demonstrations_in_the_runs_store(tmp_path):

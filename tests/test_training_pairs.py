@@ -78,3 +78,12 @@ def test_compare_labels_keep_their_annotator_weights(tmp_path):
         data = training_pairs(store)
     assert data.kinds == ["compare", "rate"] and data.answers == ["left", "equal"]
     np.testing.assert_array_equal(data.weights, [1.0, 1.0])
+
+
+def test_demonstrations_are_paired_with_agent_clips_of_their_own_length(tmp_path):
+    with FeedbackStore(tmp_path / "f.db") as store:
+        store.add_segments(clips(8, 7, "policy", 9) + clips(2, 10, "policy", 10))
+        [demo] = clips(1, 10, "demo", 11)
+        store.add_demonstration(demo, "ana")
+        data = training_pairs(store, 10, pairs_per_demo=4)
+    assert data.counts == {"demo": 2} and data.left_out == 0
