@@ -53,6 +53,7 @@ class PreparedSession:
         self._ready: queue.Queue[Pair | None] = queue.Queue(maxsize=lookahead)
         self._history: list[tuple[int, Pair]] = []  # (record id, pair) for undo
         self._shown: dict[int, Pair] = {}  # pairs handed to the viewer, not yet answered
+        self._again: list[Pair] = []  # shown pairs an undo displaced: asked again first
         self._fruitless = 0
         self._rollouts = 0  # fresh rollouts made in this session
         self._stop = threading.Event()
@@ -125,6 +126,10 @@ class PreparedSession:
     def next_pair(self, timeout: float) -> Pair | None | Literal["wait"]:
         if self.answered >= self.planned:
             return None
+        if self._again:
+            pair = self._again.pop(0)
+            self._shown[pair.key] = pair
+            return pair
         try:
             pair = self._ready.get(timeout=timeout)
         except queue.Empty:
@@ -148,7 +153,8 @@ class PreparedSession:
         record, pair = self._history.pop()
         self._take_back(record)
         self.answered -= 1
-        self._shown[pair.key] = pair
+        self._again = list(self._shown.values()) + self._again  # the one on screen: later
+        self._shown = {pair.key: pair}
         return pair
 
     def progress(self) -> tuple[int, int]:

@@ -42,16 +42,19 @@ def test_session_stores_answers_undoes_and_resumes(tmp_path):
     assert [lab.answer for lab in store.labels()] == ["left"]  # committed at once
     second = take(session)
     session.answer(second.key, "right", 2.0)
+    third = take(session)  # on screen, unanswered, when the person undoes
     again = session.undo()
     assert again.key == second.key and len(store.labels()) == 1
     session.answer(again.key, "equal", 0.5)
+    assert take(session).key == third.key  # the pair the undo displaced comes back
+    session.answer(third.key, "left", 0.7)
     session.close()
     store.close()
 
     store = FeedbackStore(path)  # the same command again: goes on where it stopped
     labels = store.labels()
     assert [(lab.answer, lab.annotator, lab.annotator_kind) for lab in labels] == [
-        ("left", "ana", "human"), ("equal", "ana", "human")]
+        ("left", "ana", "human"), ("equal", "ana", "human"), ("left", "ana", "human")]
     pending = {q.id for q in store.pending_queries()}
     session = CompareSession(store, ENV, "ana", planned=1, make_segments=fresh_maker())
     nxt = take(session)
