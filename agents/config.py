@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -9,11 +10,13 @@ import torch
 from stable_baselines3 import PPO, SAC
 
 from feedback.errors import FeedbackError
+from feedback.store import check_annotator_name
 from feedback.teachers import make_teacher
 from rlhf_envs import ENV_IDS
 
 ALGOS = {"ppo": PPO, "sac": SAC}
 STORE_TEACHER = "store"  # no new questions: fit on the labels already in the store
+HUMAN_TEACHER = "human"  # a person answers in the viewer (agents/human_teacher.py)
 
 
 @dataclass
@@ -35,6 +38,7 @@ class RunConfig:
     query_strategy: str = "disagreement"
     iterations: int | None = None
     progress: bool = True
+    annotator: str = field(default_factory=lambda: os.environ.get("USER", "annotator"))
 
 
 @dataclass
@@ -66,10 +70,9 @@ def check_config(config: RunConfig) -> str:
     config.env_id = env_id
     if config.algo not in ALGOS:
         raise FeedbackError(f"unknown algo {config.algo!r}; choose ppo or sac")
-    if config.teacher == "human":
-        raise FeedbackError("the human teacher needs the labeling viewer "
-                            "(python -m rlhf_envs.compare), which has not landed yet")
-    if config.teacher != STORE_TEACHER and not config.true_reward:
+    if config.teacher == HUMAN_TEACHER:
+        check_annotator_name(config.annotator)
+    elif config.teacher != STORE_TEACHER and not config.true_reward:
         make_teacher(config.teacher)  # raises for unknown names
     for name in ("labels", "timesteps", "seed"):
         value = getattr(config, name)

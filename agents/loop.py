@@ -25,8 +25,17 @@ from stable_baselines3 import SAC
 from stable_baselines3.common.callbacks import BaseCallback
 from tqdm import tqdm
 
-from agents.config import ALGOS, STORE_TEACHER, LoopState, RunConfig, check_config, resolve_device
+from agents.config import (
+    ALGOS,
+    HUMAN_TEACHER,
+    STORE_TEACHER,
+    LoopState,
+    RunConfig,
+    check_config,
+    resolve_device,
+)
 from agents.envs import evaluate, make_reward_env
+from agents.human_teacher import HumanTeacher
 from agents.hyperparams import settings_for
 from agents.run_dir import checkpoint_dir, prepare_out, save_checkpoint, write_outputs
 from feedback.errors import FeedbackError
@@ -110,7 +119,9 @@ def run(config: RunConfig) -> dict:
     # --- the feedback side: store, teacher, reward model, candidate clips
     store = FeedbackStore(out / "feedback.db") if learned else None
     teacher = None
-    if learned and config.teacher != STORE_TEACHER:
+    if learned and config.teacher == HUMAN_TEACHER:
+        teacher = HumanTeacher(env_id, config.annotator)
+    elif learned and config.teacher != STORE_TEACHER:
         teacher = make_teacher(config.teacher, seed=seed)
     model = RewardModel(recorder.observation_space, recorder.action_space, env_id=env_id,
                         device=device, seed=seed) if learned else None
@@ -247,6 +258,9 @@ def ask(store: FeedbackStore, teacher, buffer: SegmentBuffer, model: RewardModel
                           strategy=strategy, iteration=iteration)
         pending = store.pending_queries()
     if not pending:
+        return
+    if isinstance(teacher, HumanTeacher):  # the person answers in the viewer, one by one
+        teacher.label_pending(store)
         return
     ids = [i for q in pending for i in (q.left_id, q.right_id)]
     segments = dict(zip(ids, store.get_segments(ids)))

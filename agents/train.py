@@ -8,6 +8,7 @@ Bad input ends with one line on stderr and exit code 2.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -28,8 +29,12 @@ def parser() -> OneLineParser:
     p.add_argument("--algo", default="ppo", help=f"agent: {' or '.join(ALGOS)} (default ppo)")
     p.add_argument("--teacher", default="oracle",
                    help="who answers comparisons: a synthetic teacher "
-                        f"({', '.join(TEACHER_PRESETS)}), or '{STORE_TEACHER}' to use only "
-                        "labels already in the run's feedback.db (default oracle)")
+                        f"({', '.join(TEACHER_PRESETS)}), 'human' (you, in a window that "
+                        f"opens at each iteration), or '{STORE_TEACHER}' to use only "
+                        "feedback already in the run's feedback.db (default oracle)")
+    p.add_argument("--annotator", default=os.environ.get("USER", "annotator"),
+                   help="your name with --teacher human, stored with each answer "
+                        "(default $USER)")
     p.add_argument("--labels", type=int, default=200, help="total label budget (default 200)")
     p.add_argument("--timesteps", type=int, default=50_000,
                    help="agent environment steps in all (default 50000)")
@@ -61,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
         timesteps=args.timesteps, seed=args.seed, n_envs=args.n_envs, device=args.device,
         out=args.out, true_reward=args.true_reward, resume=args.resume,
         baseline=args.baseline, query_strategy=args.query_strategy,
-        iterations=args.iterations, progress=not args.no_progress)
+        iterations=args.iterations, progress=not args.no_progress, annotator=args.annotator)
     try:
         metrics = run(config)
     except FeedbackError as err:
