@@ -21,18 +21,15 @@ feedback is comparisons and ratings.
 
 from __future__ import annotations
 
-import warnings
-
 import gymnasium as gym
 import numpy as np
 
 from feedback.demo_player import Scene
 from feedback.errors import FeedbackError
-from feedback.segments import Segment
 from feedback.store import FeedbackStore
 from rlhf_envs.clips import RENDER_STATE, REWARD_TERMS, TRUE_REWARD
-from rlhf_envs.learned_reward import NoRewardModelWarning
 from rlhf_envs.registration import ENVS, NAMESPACE, make_clip_renderer
+from rlhf_envs.segment_recorder import steps_to_segment
 
 DEMO_DOMAINS = ("driving", "recommendation")
 _LANE_KEYS = {"left": "LANE_LEFT", "right": "LANE_RIGHT", "up": "FASTER", "down": "SLOWER"}
@@ -122,9 +119,8 @@ class DemoSession:
         self.store, self.env_id, self.annotator = store, env_id, annotator
         self.planned, self.recorded = planned, 0
         self.segment_length = segment_length
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", NoRewardModelWarning)  # 0.0 is fine: not shown
-            self.env = gym.make(env_id, **(env_kwargs or {}))
+        self.env = gym.make(env_id, **(env_kwargs or {}))
+        self.env.get_wrapper_attr("defer_reward")()  # no reward model: quiet, not shown
         domain = ENVS[name][0]
         self.controller = (DrivingControls if domain == "driving" else SlateControls)(self.env)
         self.controls, self.step_seconds = self.controller.controls, self.controller.step_seconds
@@ -135,9 +131,7 @@ class DemoSession:
 
     def _reset(self) -> None:
         self._episode += 1
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", NoRewardModelWarning)
-            self._obs, info = self.env.reset(seed=int(self._rng.integers(2**31)))
+        self._obs, info = self.env.reset(seed=int(self._rng.integers(2**31)))
         self._state, self._steps, self._start = info[RENDER_STATE], [], 0
 
     def start(self) -> Scene:
@@ -148,14 +142,13 @@ class DemoSession:
         action = self.controller.action(key, self._obs)
         if action is None:
             return self._scene()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", NoRewardModelWarning)
-            obs, _, terminated, truncated, info = self.env.step(action)
+        obs, _, terminated, truncated, info = self.env.step(action)
         self._steps.append((self._obs, action, obs, info[TRUE_REWARD],
                             info.get(REWARD_TERMS, {}), info[RENDER_STATE]))
         self._obs, self._state, self._note = obs, info[RENDER_STATE], ""
         if len(self._steps) == self.segment_length:
-            self.store.add_demonstration(self._segment(), self.annotator)
+            self.store.add_demonstration(steps_to_segment(
+                self._steps, self.env_id, "demo", self._episode, self._start), self.annotator)
             self.recorded += 1
             self._start += self.segment_length
             self._steps = []
@@ -169,16 +162,6 @@ class DemoSession:
             self._reset()
             self._note = note or "The episode ended; a new one starts."
         return self._scene()
-
-    def _segment(self) -> Segment:
-        obs, acts, next_obs, rewards, terms, states = zip(*self._steps)
-        return Segment(
-            obs=np.array(obs), acts=np.array(acts), next_obs=np.array(next_obs),
-            true_rewards=np.array(rewards, dtype=np.float64),
-            reward_terms={k: np.array([t[k] for t in terms]) for k in terms[0]},
-            render_states=np.array(states), env_id=self.env_id, source="demo",
-            episode=self._episode, start=self._start,
-        )
 
     def _scene(self) -> Scene:
         title = (f"Demonstration {self.recorded + 1} of {self.planned}: step "

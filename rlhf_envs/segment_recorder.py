@@ -32,6 +32,20 @@ class _Track:
         self.start = 0  # step of the episode at which the current segment starts
 
 
+def steps_to_segment(steps: list[tuple], env_id: str, source: str, episode: int, start: int,
+                     **extra) -> Segment:
+    """A segment of ``(obs, action, next_obs, true_reward, reward_terms, render_state)``
+    steps of one episode (``render_state`` None: no render states kept)."""
+    obs, acts, next_obs, true_rewards, terms, states = zip(*steps)
+    return Segment(
+        obs=np.array(obs), acts=np.array(acts), next_obs=np.array(next_obs),
+        true_rewards=np.array(true_rewards, dtype=np.float64),
+        reward_terms={k: np.array([t[k] for t in terms]) for k in terms[0]},
+        render_states=None if states[0] is None else np.array(states),
+        env_id=env_id, source=source, episode=episode, start=start, **extra,
+    )
+
+
 class SegmentRecorder(VecEnvWrapper):
     """Record segments of ``segment_length`` steps from every env of ``venv``.
 
@@ -95,13 +109,8 @@ class SegmentRecorder(VecEnvWrapper):
         return _Track(self._episodes - 1)
 
     def _cut(self, track: _Track) -> Segment:
-        obs, acts, next_obs, true_rewards, terms, states = zip(*track.steps)
-        return Segment(
-            obs=np.array(obs), acts=np.array(acts), next_obs=np.array(next_obs),
-            true_rewards=np.array(true_rewards, dtype=np.float64),
-            reward_terms={k: np.array([t[k] for t in terms]) for k in terms[0]},
-            render_states=None if states[0] is None else np.array(states),
-            env_id=self.env_id, source=self.source, episode=track.episode, start=track.start,
+        return steps_to_segment(
+            track.steps, self.env_id, self.source, track.episode, track.start,
             **({} if self._rng is None else {"id": self._rng.bytes(16).hex()}),
         )
 
