@@ -128,7 +128,9 @@ def test_the_loop_learns_from_demonstrations_in_the_runs_store(tmp_path):
     metrics = run(RunConfig(env_id="SlateRec-v0", teacher="store", timesteps=1_024,
                             iterations=1, n_envs=2, out=out, progress=False))
     [first] = json.loads((out / "history.json").read_text())
-    assert first["heldout_agreement"] is not None  # a model was fitted on the demo pairs
+    # A model was fitted on the demo pairs. (Not heldout_agreement: with 24 pairs, the
+    # hash-drawn held-out tenth is empty about one run in twelve, as segment ids are fresh.)
+    assert first["learned_return_mean"] is not None
     with FeedbackStore(out / "feedback.db") as store:
         data = training_pairs(store, 20)
     assert data.counts == {"demo": 24} and set(data.answers) == {"left"}
