@@ -26,12 +26,35 @@ def median_seconds(work: Callable[[], object], repeats: int, number: int = 1) ->
     return statistics.median(times)
 
 
+def blas() -> dict:
+    """numpy's BLAS and the kernels it runs: the reward model's env-loop speed hangs on
+    them. Some machines pin ``OPENBLAS_CORETYPE`` for old OpenBLAS builds; the pin is
+    recorded so that a figure says which kernels it was measured with."""
+    import numpy as np
+
+    try:
+        from threadpoolctl import threadpool_info  # in the dev extra
+    except ImportError:
+        threadpool_info = list
+    found = [i for i in threadpool_info() if i.get("user_api") == "blas"]
+    info = found[0] if found else {}
+    return {
+        "numpy": np.__version__,
+        "library": info.get("internal_api"),
+        "version": info.get("version"),
+        "kernels": info.get("architecture"),
+        "pinned": {k: os.environ[k] for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+                   if k in os.environ},
+    }
+
+
 def machine() -> dict:
     return {
         "cpus": os.cpu_count(),
         "torch_threads": torch.get_num_threads(),
         "python": platform.python_version(),
         "torch": torch.__version__,
+        "blas": blas(),
     }
 
 

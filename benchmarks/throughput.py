@@ -3,7 +3,11 @@
     python -m benchmarks.throughput
 
 1. ``LearnedRewardVecEnv`` over 8 HalfCheetah envs against the same bare ``DummyVecEnv``:
-   steps/s of both, timed in alternating rounds, and their ratio (target >= 0.95).
+   steps/s of both, timed in alternating rounds, and their ratio (target >= 0.95). The
+   reward model's products run on numpy's OpenBLAS, whose kernels some machines pin
+   (``OPENBLAS_CORETYPE``, for old OpenBLAS builds); there the ratio is also measured in
+   a child process without the pin, with the kernels numpy picks itself, and both are
+   written with the kernels they ran.
 2. Clip frames/s at 128x128: ``MujocoClipRenderer`` (mujoco.Renderer, shadows and
    reflections off) against gymnasium's default ``render()``.
 3. SlateRec-v0 steps/s for one env (target >= 5,000).
@@ -12,8 +16,11 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
+import subprocess
+import sys
 import time
 
 os.environ.setdefault("MUJOCO_GL", "egl")
@@ -23,7 +30,7 @@ import numpy as np  # noqa: E402
 from stable_baselines3.common.env_util import make_vec_env  # noqa: E402
 
 import rlhf_envs  # noqa: E402, F401
-from benchmarks.common import write_result  # noqa: E402
+from benchmarks.common import blas, write_result  # noqa: E402
 from feedback.reward_model import RewardModel  # noqa: E402
 from rlhf_envs import LearnedRewardVecEnv, make_clip_renderer  # noqa: E402
 
@@ -59,7 +66,25 @@ def vec_env_ratio(rounds: int, steps: int) -> dict:
         "ratio_median": round(statistics.median(ratios), 4),
         "ratio_rounds": [round(r, 4) for r in ratios],
         "ratio_target": 0.95,
+        "blas": blas(),
     }
+
+
+PINS = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+
+
+def vec_env_ratio_unpinned(rounds: int, steps: int) -> dict | None:
+    """:func:`vec_env_ratio` in a child process without the machine's OpenBLAS pins,
+    or None where nothing is pinned."""
+    if not any(k in os.environ for k in PINS):
+        return None
+    env = {k: v for k, v in os.environ.items() if k not in PINS}
+    child = subprocess.run(
+        [sys.executable, "-m", "benchmarks.throughput", "--vec-env-only",
+         "--rounds", str(rounds), "--steps", str(steps)],
+        env=env, capture_output=True, text=True, check=True,
+    )
+    return json.loads(child.stdout.strip().splitlines()[-1])
 
 
 def clip_fps(frames: int) -> dict:
@@ -117,9 +142,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=7, help="alternating timing rounds")
     parser.add_argument("--steps", type=int, default=1000, help="VecEnv steps per round")
+    parser.add_argument("--vec-env-only", action="store_true",
+                        help="print the VecEnv figures as one JSON line, write nothing")
     args = parser.parse_args()
+    if args.vec_env_only:
+        print(json.dumps(vec_env_ratio(args.rounds, args.steps)))
+        return
     write_result("throughput", {
         "vec_env": vec_env_ratio(args.rounds, args.steps),
+        "vec_env_unpinned": vec_env_ratio_unpinned(args.rounds, args.steps),
         "clip_rendering": clip_fps(200),
         "slaterec": slaterec_steps(20_000),
         "command": "python -m benchmarks.throughput",
