@@ -20,8 +20,14 @@ class ReturnNormalizer:
         self.count, self.mean, self.var = epsilon, 0.0, 1.0
 
     def _update(self, batch: np.ndarray) -> None:
-        # Chan et al.'s parallel variance update, as in SB3's RunningMeanStd.
-        b_mean, b_var, b_count = batch.mean(), batch.var(), len(batch)
+        # Chan et al.'s parallel variance update, as in SB3's RunningMeanStd. The batch
+        # mean and variance are np.mean's and np.var's own sums, without their
+        # per-call overhead (this runs at every env step).
+        b_count = len(batch)
+        b_mean = batch.sum() / b_count
+        squares = batch - b_mean
+        squares *= squares
+        b_var = squares.sum() / b_count
         delta, total = b_mean - self.mean, self.count + b_count
         self.mean += delta * b_count / total
         m2 = self.var * self.count + b_var * b_count + delta**2 * self.count * b_count / total
@@ -29,7 +35,8 @@ class ReturnNormalizer:
 
     def __call__(self, rewards: np.ndarray, dones: np.ndarray) -> np.ndarray:
         """Normalised rewards; ``dones`` end the discounted return of those envs."""
-        self.returns = self.returns * self.gamma + rewards
+        self.returns *= self.gamma
+        self.returns += rewards
         self._update(self.returns)
         scaled = rewards / np.sqrt(self.var + self.epsilon)
         self.returns[np.asarray(dones, dtype=bool)] = 0.0
