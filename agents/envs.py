@@ -25,6 +25,8 @@ class TrueRewardVecEnv(VecEnvWrapper):
         self._normalizer = ReturnNormalizer(self.num_envs, gamma) if normalize else None
 
     def reset(self) -> np.ndarray:
+        if self._normalizer is not None:
+            self._normalizer.end_episodes()
         return self.venv.reset()
 
     def step_wait(self) -> VecEnvStepReturn:

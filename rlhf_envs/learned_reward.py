@@ -86,6 +86,8 @@ class LearnedReward(gym.Wrapper):
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         obs, info = self.env.reset(seed=seed, options=options)
         self._obs = obs
+        if self._normalizer is not None:  # a TimeLimit outside ends episodes unseen here
+            self._normalizer.end_episodes()
         return obs, info
 
     def step(self, action):

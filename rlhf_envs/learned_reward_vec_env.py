@@ -58,6 +58,8 @@ class LearnedRewardVecEnv(VecEnvWrapper):
 
     def reset(self) -> np.ndarray:
         self._obs = self.venv.reset()
+        if self._normalizer is not None:
+            self._normalizer.end_episodes()
         return self._obs
 
     def step_async(self, actions: np.ndarray) -> None:

@@ -41,3 +41,7 @@ class ReturnNormalizer:
         scaled = rewards / np.sqrt(self.var + self.epsilon)
         self.returns[np.asarray(dones, dtype=bool)] = 0.0
         return scaled
+
+    def end_episodes(self) -> None:
+        """Start every env's discounted return afresh (a reset the wrapper saw)."""
+        self.returns[:] = 0.0

@@ -137,6 +137,28 @@ def test_reward_normalisation_scales_rewards():
     assert np.allclose(ratio[-1], ratio[-1][0]) and not np.isclose(ratio[-1][0], 1.0)
 
 
+def test_a_reset_starts_the_normalised_return_afresh():
+    # gym.make puts the TimeLimit outside LearnedReward: the wrapper never sees the
+    # truncation, so its reset must end the discounted return.
+    env_id = "rlhf_envs/Reacher-v0"
+    model = model_for(gym.make(env_id), env_id)
+    env = gym.make(env_id, reward_model=model, normalize_reward=True, max_episode_steps=5)
+    env.reset(seed=0)
+    truncated = False
+    while not truncated:
+        *_, truncated, _ = env.step(env.action_space.sample())
+    normalizer = env.get_wrapper_attr("_normalizer")
+    assert normalizer.returns.any()
+    env.reset()
+    assert not normalizer.returns.any()
+    venv = LearnedRewardVecEnv(make_vec_env(env_id, n_envs=2, seed=0), model, normalize=True)
+    venv.reset()
+    venv.step(np.stack([venv.action_space.sample() for _ in range(2)]))
+    assert venv._normalizer.returns.any()
+    venv.reset()
+    assert not venv._normalizer.returns.any()
+
+
 def test_mujoco_clip_is_redrawn_from_physics_states(tmp_path):
     env_id = "rlhf_envs/HalfCheetah-v0"
     env = gym.make(env_id)
