@@ -84,6 +84,8 @@ def check_config(config: RunConfig) -> str:
     if config.baseline is not None and not (Path(config.baseline) / "metrics.json").is_file():
         raise FeedbackError(f"--baseline {config.baseline}: no metrics.json there "
                             "(a finished --true-reward run)")
-    if config.n_envs is not None and config.n_envs < 1:
-        raise FeedbackError(f"--n-envs must be at least 1, got {config.n_envs}")
+    for name in ("n_envs", "iterations"):
+        value = getattr(config, name)
+        if value is not None and value < 1:
+            raise FeedbackError(f"--{name.replace('_', '-')} must be at least 1, got {value}")
     return env_id.split("/", 1)[1]

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
-
 import gymnasium as gym
 import numpy as np
 from stable_baselines3.common.base_class import BaseAlgorithm
@@ -11,7 +9,7 @@ from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.vec_env import VecEnv, VecEnvWrapper
 from stable_baselines3.common.vec_env.base_vec_env import VecEnvStepReturn
 
-from rlhf_envs import LearnedRewardVecEnv, NoRewardModelWarning
+from rlhf_envs import LearnedRewardVecEnv
 from rlhf_envs.normalize import ReturnNormalizer
 
 
@@ -72,9 +70,7 @@ def evaluate(
                 action = env.action_space.sample()
             else:
                 action, _ = agent.predict(obs, deterministic=True)
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", NoRewardModelWarning)
-                obs, _, terminated, truncated, info = env.step(action)
+            obs, _, terminated, truncated, info = env.step(action)
             total += info["true_reward"]
             if keep_states and episode == 0:
                 states.append(info["render_state"])

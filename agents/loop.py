@@ -102,8 +102,8 @@ def run(config: RunConfig) -> dict:
     device = resolve_device(config.device)
     settings = settings_for(name, config.algo)
     loop = settings["loop"]
-    iterations = config.iterations or loop["iterations"]
-    n_envs = config.n_envs or loop["n_envs"]
+    iterations = loop["iterations"] if config.iterations is None else config.iterations
+    n_envs = loop["n_envs"] if config.n_envs is None else config.n_envs
     env_id, seed, learned = config.env_id, config.seed, not config.true_reward
     rng = np.random.default_rng(seed)
 
@@ -252,8 +252,7 @@ def ask(store: FeedbackStore, teacher, buffer: SegmentBuffer, model: RewardModel
     candidates = buffer.segments
     chosen = select_pairs(candidates, wanted, rng, strategy=strategy,
                           model=model if model.label_count else None, exclude=asked)
-    if len(chosen):
-        store.add_segments({candidates[i].id: candidates[i] for i in chosen.ravel()}.values())
+    if len(chosen):  # every buffer clip is in the store already
         store.add_queries([(candidates[i].id, candidates[j].id) for i, j in chosen],
                           strategy=strategy, iteration=iteration)
         pending = store.pending_queries()

@@ -13,6 +13,7 @@ from pathlib import Path
 import torch
 
 RESULTS = Path(__file__).parent / "results"
+OPENBLAS_PINS = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")  # what machines pin, see blas()
 
 
 def median_seconds(work: Callable[[], object], repeats: int, number: int = 1) -> float:
@@ -43,8 +44,7 @@ def blas() -> dict:
         "library": info.get("internal_api"),
         "version": info.get("version"),
         "kernels": info.get("architecture"),
-        "pinned": {k: os.environ[k] for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
-                   if k in os.environ},
+        "pinned": {k: os.environ[k] for k in OPENBLAS_PINS if k in os.environ},
     }
 
 

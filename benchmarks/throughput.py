@@ -30,7 +30,7 @@ import numpy as np  # noqa: E402
 from stable_baselines3.common.env_util import make_vec_env  # noqa: E402
 
 import rlhf_envs  # noqa: E402, F401
-from benchmarks.common import blas, write_result  # noqa: E402
+from benchmarks.common import OPENBLAS_PINS, blas, write_result  # noqa: E402
 from feedback.reward_model import RewardModel  # noqa: E402
 from rlhf_envs import LearnedRewardVecEnv, make_clip_renderer  # noqa: E402
 
@@ -70,15 +70,12 @@ def vec_env_ratio(rounds: int, steps: int) -> dict:
     }
 
 
-PINS = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
-
-
 def vec_env_ratio_unpinned(rounds: int, steps: int) -> dict | None:
     """:func:`vec_env_ratio` in a child process without the machine's OpenBLAS pins,
     or None where nothing is pinned."""
-    if not any(k in os.environ for k in PINS):
+    if not any(k in os.environ for k in OPENBLAS_PINS):
         return None
-    env = {k: v for k, v in os.environ.items() if k not in PINS}
+    env = {k: v for k, v in os.environ.items() if k not in OPENBLAS_PINS}
     child = subprocess.run(
         [sys.executable, "-m", "benchmarks.throughput", "--vec-env-only",
          "--rounds", str(rounds), "--steps", str(steps)],

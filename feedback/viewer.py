@@ -22,7 +22,8 @@ import numpy as np
 os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 import pygame  # noqa: E402
 
-ANSWERS = ("left", "right", "equal", "skip")  # to a pair
+from feedback.teachers import ANSWERS  # noqa: E402  (to a pair)
+
 RATINGS = ("1", "2", "3", "4", "5")  # to a single clip, 5 best; "skip" too
 KEY_HELP = ("← / A: A better   → / D: B better   ↓ / =: equal   S: skip   Space: replay   "
             "U: undo   + / -: speed   Q / Esc: quit")

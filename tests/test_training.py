@@ -31,6 +31,8 @@ def train(argv, capsys):
     (["--env", "Reacher-v0", "--device", "tpu"], "unknown device 'tpu'"),
     (["--env", "Reacher-v0", "--baseline", "/nonexistent"], "no metrics.json there"),
     (["--env", "Reacher-v0", "--labels", "0"], "--labels 0 leaves nothing to learn"),
+    (["--env", "Reacher-v0", "--iterations", "0"], "--iterations must be at least 1, got 0"),
+    (["--env", "Reacher-v0", "--n-envs", "-2"], "--n-envs must be at least 1, got -2"),
 ])
 def test_bad_input_is_one_line_and_exit_2(argv, message, capsys, tmp_path):
     code, err = train([*argv, "--out", str(tmp_path / "run")], capsys)
