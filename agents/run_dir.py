@@ -16,7 +16,13 @@ from feedback.errors import FeedbackError
 from feedback.reward_model import RewardModel
 from feedback.training_pairs import latest_ratings
 from rlhf_envs import make_clip_renderer
-from rlhf_envs.agent_checkpoint import save_agent
+from rlhf_envs.agent_checkpoint import (
+    find_complete,
+    save_agent,
+    siblings,
+    swap_in,
+    write_json_durably,
+)
 
 
 def prepare_out(out: Path, resume: bool) -> None:
@@ -32,25 +38,23 @@ def prepare_out(out: Path, resume: bool) -> None:
 
 
 def checkpoint_dir(out: Path) -> Path:
-    """The current checkpoint; a swap interrupted by a crash leaves only ``.old``."""
-    current, old = out / "checkpoint", out / "checkpoint.old"
-    return current if current.exists() or not old.exists() else old
+    """The checkpoint to resume from: ``checkpoint``, or what a crash in mid-swap left
+    (a complete ``checkpoint.new``, else ``checkpoint.old``); the loop state's
+    ``state.json`` is written last, so it marks a complete one."""
+    return find_complete(out / "checkpoint") or out / "checkpoint"
 
 
 def save_checkpoint(out: Path, agent, model: RewardModel | None, state: LoopState) -> None:
     """Write the whole checkpoint beside the old one, then swap: never half a checkpoint."""
-    new, current, old = out / "checkpoint.new", out / "checkpoint", out / "checkpoint.old"
+    current = out / "checkpoint"
+    new, _ = siblings(current)
     shutil.rmtree(new, ignore_errors=True)
     new.mkdir()
     save_agent(agent, new / "agent")
     if model is not None and model.label_count:
         model.save(new / "reward_model")
-    (new / "state.json").write_text(json.dumps(asdict(state), indent=1))
-    if current.exists():
-        shutil.rmtree(old, ignore_errors=True)
-        current.rename(old)
-    new.rename(current)
-    shutil.rmtree(old, ignore_errors=True)
+    write_json_durably(new / "state.json", asdict(state))
+    swap_in(current)
 
 
 def write_outputs(config: RunConfig, out: Path, state: LoopState, model, store, returns,

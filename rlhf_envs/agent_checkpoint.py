@@ -95,15 +95,41 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def _siblings(directory: Path) -> tuple[Path, Path]:
+def siblings(directory: Path) -> tuple[Path, Path]:
+    """``(dir.new, dir.old)``: where a save is written, and where the last one waits."""
     return (directory.with_name(directory.name + ".new"),
             directory.with_name(directory.name + ".old"))
 
 
-def _find(directory: Path) -> Path | None:
-    """The checkpoint to read: ``dir``, else a complete ``dir.new``, else ``dir.old``."""
-    return next((d for d in (directory, *_siblings(directory)) if (d / STATE_FILE).is_file()),
+def find_complete(directory: Path) -> Path | None:
+    """The checkpoint to read: ``dir``, else a complete ``dir.new``, else ``dir.old``.
+
+    A directory is complete once its ``state.json`` is there (it is written last).
+    """
+    return next((d for d in (directory, *siblings(directory)) if (d / STATE_FILE).is_file()),
                 None)
+
+
+def write_json_durably(path: Path, obj) -> None:
+    """Write ``obj`` as JSON via a temporary name and fsync it: all of it or none."""
+    with open(path.with_name(path.name + ".tmp"), "w") as f:
+        json.dump(obj, f, indent=1)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(path.with_name(path.name + ".tmp"), path)
+
+
+def swap_in(directory: Path) -> None:
+    """Replace ``directory`` by its complete ``dir.new``: ``dir`` -> ``dir.old``,
+    ``dir.new`` -> ``dir``, then remove ``dir.old``, each step made durable."""
+    new, old = siblings(directory)
+    _fsync_dir(new)
+    shutil.rmtree(old, ignore_errors=True)
+    if directory.exists():
+        os.replace(directory, old)
+    os.replace(new, directory)
+    _fsync_dir(directory.parent)
+    shutil.rmtree(old, ignore_errors=True)
 
 
 def _buffer_state(buffer: ReplayBuffer, tensors: dict) -> dict:
@@ -134,14 +160,14 @@ def save_agent(agent: BaseAlgorithm, directory: str | os.PathLike) -> Path:
     a checkpoint raises :class:`FeedbackError` rather than being replaced.
     """
     directory = Path(directory)
-    new, old = _siblings(directory)
+    new, old = siblings(directory)
     if directory.exists() and (not directory.is_dir() or {
             p.name for p in directory.iterdir()} - {STATE_FILE, TENSORS_FILE}):
         raise FeedbackError(f"{directory} exists and is not an agent checkpoint; not replacing it")
     if directory.is_dir() and not (directory / STATE_FILE).is_file():
         shutil.rmtree(directory)  # a tensors file alone: not a checkpoint yet
     # Finish a swap that a crash interrupted, then clear the leftovers.
-    if not directory.exists() and (found := _find(directory)) is not None:
+    if not directory.exists() and (found := find_complete(directory)) is not None:
         os.replace(found, directory)
     for leftover in (new, old):
         shutil.rmtree(leftover, ignore_errors=True)
@@ -165,18 +191,8 @@ def save_agent(agent: BaseAlgorithm, directory: str | os.PathLike) -> Path:
     with open(new / TENSORS_FILE, "rb+") as f:
         os.fsync(f.fileno())
     state["tensors_sha256"] = _sha256(new / TENSORS_FILE)
-    # state.json last, via a temporary name: its presence means the directory is complete.
-    with open(new / (STATE_FILE + ".tmp"), "w") as f:
-        json.dump(state, f, indent=1)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(new / (STATE_FILE + ".tmp"), new / STATE_FILE)
-    _fsync_dir(new)
-    if directory.exists():
-        os.replace(directory, old)
-    os.replace(new, directory)
-    _fsync_dir(directory.parent)
-    shutil.rmtree(old, ignore_errors=True)
+    write_json_durably(new / STATE_FILE, state)  # last: its presence means complete
+    swap_in(directory)
     return directory
 
 
@@ -218,7 +234,7 @@ def _read(directory: str | os.PathLike) -> tuple[Path, dict, str]:
     """Find and check a checkpoint: ``(its directory, state, name for messages)``."""
     directory = Path(directory)
     where = f"agent checkpoint {directory}"
-    found = _find(directory)
+    found = find_complete(directory)
     if found is None:
         raise FeedbackError(f"{where}: not found (no {STATE_FILE} there)")
     try:

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from agents.loop import RunConfig, label_targets, relabel_replay_buffer, run
+from agents.run_dir import checkpoint_dir
 from agents.train import main
 from feedback.reward_model import RewardModel
 from feedback.store import FeedbackStore
@@ -127,3 +128,15 @@ def test_reward_hacking_is_learned_up_true_down_over_two_iterations():
     assert not reward_hacking(history([1, 2, 3], [5, 4, 4]))  # true did not keep falling
     assert not reward_hacking(history([2, 3], [4, 3]))  # too short to tell
     assert not reward_hacking(history([1, None, 3], [5, 4, 3]))
+
+
+def test_a_crash_in_mid_swap_resumes_from_the_complete_checkpoint(tmp_path):
+    assert checkpoint_dir(tmp_path) == tmp_path / "checkpoint"  # none yet: the usual name
+    half = tmp_path / "checkpoint.new"
+    (half / "agent").mkdir(parents=True)  # a save cut short: no state.json written yet
+    old = tmp_path / "checkpoint.old"
+    old.mkdir()
+    (old / "state.json").write_text("{}")
+    assert checkpoint_dir(tmp_path) == old  # renamed away, the new one not complete
+    (half / "state.json").write_text("{}")
+    assert checkpoint_dir(tmp_path) == half  # complete, but not yet renamed into place
