@@ -4,7 +4,8 @@ The schema is versioned (``PRAGMA user_version``) and the file is marked as ours
 (``PRAGMA application_id``). Opening checks, before anything is written, that the file is
 an SQLite file of ours, not newer than this code and not damaged, then upgrades an older
 schema in one transaction (all or nothing), so stores written by earlier releases keep
-working and keep their data.
+working and keep their data. The check and the creation or upgrade run under SQLite's
+write lock, so processes opening one new or old store at once wait for each other.
 
 Versions:
 
@@ -81,30 +82,22 @@ def open_database(path: Path) -> sqlite3.Connection:
         raise StoreError(f"cannot open feedback store {where}: {err}") from None
     db.row_factory = sqlite3.Row
     try:
-        app_id = db.execute("PRAGMA application_id").fetchone()[0]
-        version = db.execute("PRAGMA user_version").fetchone()[0]
-        tables = db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
-        if tables and app_id != APPLICATION_ID:
-            raise StoreError(f"{where} is an SQLite file but not an rlhf-envs feedback store")
-        if version > SCHEMA_VERSION:
-            raise StoreError(
-                f"{where} has schema version {version}, newer than this rlhf-envs "
-                f"reads ({SCHEMA_VERSION}); upgrade rlhf-envs to use it"
-            )
-        if tables and version < 1:
-            raise StoreError(f"{where} is marked as a feedback store but has no schema "
-                             "version; restore it from a backup")
         check = db.execute("PRAGMA quick_check").fetchone()[0]
         if check != "ok":
             detail = " ".join(check.replace("*** in database main ***", "").split())
             raise StoreError(f"{where} is damaged ({detail}); restore it from a backup")
+        # One opener at a time checks, creates or upgrades (others wait for the write
+        # lock), so several processes opening one new or old store see it settled.
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            _check_create_or_upgrade(db, where)
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=FULL")
         db.execute("PRAGMA foreign_keys=ON")
-        if not tables:
-            _create(db)
-        elif version < SCHEMA_VERSION:
-            _upgrade(db, version)
     except sqlite3.DatabaseError as err:
         db.close()
         raise StoreError(f"{where} is damaged or not a feedback store ({err})") from None
@@ -114,36 +107,33 @@ def open_database(path: Path) -> sqlite3.Connection:
     return db
 
 
-def _create(db: sqlite3.Connection) -> None:
-    """A new store at the current version, in one transaction."""
-    db.execute("BEGIN")
-    # executescript() would commit on its own; run the statements inside one transaction.
-    for statement in _statements(SCHEMA_V1) + [
-        s for version in sorted(MIGRATIONS) for s in _statements(MIGRATIONS[version])
-    ]:
-        db.execute(statement)
-    db.execute("INSERT INTO meta VALUES ('created', ?)", (str(time.time()),))
-    db.execute(f"PRAGMA application_id={APPLICATION_ID}")
-    db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
-    db.execute("COMMIT")
-
-
-def _upgrade(db: sqlite3.Connection, version: int) -> None:
-    """Apply the migrations after ``version`` in one transaction (all or nothing).
-
-    The version is read again inside the transaction: another process opening the same
-    store may have upgraded it meanwhile.
-    """
-    db.execute("BEGIN IMMEDIATE")
-    try:
-        version = db.execute("PRAGMA user_version").fetchone()[0]
-        for target in range(version + 1, SCHEMA_VERSION + 1):
-            for statement in _statements(MIGRATIONS[target]):
-                db.execute(statement)
+def _check_create_or_upgrade(db: sqlite3.Connection, where: str) -> None:
+    """Inside the caller's write transaction: refuse a file that is not ours or is newer,
+    create a new store, or apply the migrations an older one lacks (all or nothing)."""
+    app_id = db.execute("PRAGMA application_id").fetchone()[0]
+    version = db.execute("PRAGMA user_version").fetchone()[0]
+    tables = db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+    if tables and app_id != APPLICATION_ID:
+        raise StoreError(f"{where} is an SQLite file but not an rlhf-envs feedback store")
+    if version > SCHEMA_VERSION:
+        raise StoreError(
+            f"{where} has schema version {version}, newer than this rlhf-envs "
+            f"reads ({SCHEMA_VERSION}); upgrade rlhf-envs to use it"
+        )
+    if tables and version < 1:
+        raise StoreError(f"{where} is marked as a feedback store but has no schema "
+                         "version; restore it from a backup")
+    if not tables:  # new: version 1, then every migration
+        # (executescript() would commit on its own: the statements run one by one.)
+        for statement in _statements(SCHEMA_V1):
+            db.execute(statement)
+        db.execute("INSERT INTO meta VALUES ('created', ?)", (str(time.time()),))
+        db.execute(f"PRAGMA application_id={APPLICATION_ID}")
+        version = 1
+    for target in range(version + 1, SCHEMA_VERSION + 1):
+        for statement in _statements(MIGRATIONS[target]):
+            db.execute(statement)
+        if tables:
             db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)",
                        (f"upgraded_to_{target}", str(time.time())))
-        db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
-    except BaseException:
-        db.execute("ROLLBACK")
-        raise
-    db.execute("COMMIT")
+    db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")

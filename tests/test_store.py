@@ -14,7 +14,7 @@ from conftest import one_line
 from feedback.errors import FeedbackError, StoreError
 from feedback.segments import cut_segments
 from feedback.store import FeedbackStore, encode_segment
-from feedback.store_schema import APPLICATION_ID, SCHEMA_V1, SCHEMA_VERSION, _upgrade
+from feedback.store_schema import APPLICATION_ID, SCHEMA_V1, SCHEMA_VERSION
 
 
 def make_segments(n=8, length=10):
@@ -169,14 +169,28 @@ def test_version_1_stores_are_upgraded_in_place_keeping_their_labels(tmp_path):
         assert not db.execute("SELECT name FROM sqlite_master WHERE name='ratings'").fetchall()
 
 
-def test_an_upgrade_another_process_did_meanwhile_is_not_repeated(tmp_path):
-    path = tmp_path / "old.db"
-    write_version_1_store(path, make_segments())
-    FeedbackStore(path).close()  # the first opener upgrades it
-    db = sqlite3.connect(path, isolation_level=None)
-    _upgrade(db, 1)  # a second opener, which read version 1 before that
-    assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
-    db.close()
+OPEN_AT = """
+import sys, time
+from feedback.store import FeedbackStore
+time.sleep(max(0.0, float(sys.argv[2]) - time.time()))  # all open at the same moment
+FeedbackStore(sys.argv[1]).close()
+"""
+
+
+@pytest.mark.parametrize("kind", ["new", "version 1"])
+def test_processes_opening_one_store_at_once_all_succeed(kind, tmp_path):
+    for trial in range(3):
+        path = tmp_path / f"{trial}.db"
+        if kind == "version 1":
+            write_version_1_store(path, make_segments())
+        start = time.time() + 1.0  # after every interpreter has started
+        openers = [subprocess.Popen([sys.executable, "-c", OPEN_AT, str(path), str(start)],
+                                    cwd=Path(__file__).parent.parent, stderr=subprocess.PIPE,
+                                    text=True) for _ in range(4)]
+        errors = [p.communicate()[1] for p in openers]
+        assert all(p.returncode == 0 for p in openers), [e for e in errors if e][0][-300:]
+        with sqlite3.connect(path) as db:
+            assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
 
 
 def test_ratings_and_demonstrations_are_stored_with_their_kind(tmp_path):
