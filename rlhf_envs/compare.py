@@ -25,15 +25,14 @@ from feedback.annotators import annotator_quality
 from feedback.cli import OneLineParser
 from feedback.demo_player import DemoPlayer
 from feedback.errors import FeedbackError
-from feedback.segments import Segment
+from feedback.segments import DEFAULT_SEGMENT_LENGTH, Segment
 from feedback.store import FeedbackStore, check_annotator_name
 from feedback.viewer import Viewer
 from rlhf_envs.demo_session import DemoSession, check_demo_env
 from rlhf_envs.labeling_sessions import CompareSession, PreparedSession, RateSession
-from rlhf_envs.registration import ENVS, NAMESPACE
+from rlhf_envs.registration import NAMESPACE, env_name
 
 MODES = ("compare", "rate", "demo")
-DEFAULT_SEGMENT_LENGTH = 50
 
 
 def rollout_segments(env_id: str, steps: int, segment_length: int, seed: int,
@@ -116,10 +115,7 @@ def _segment_length(args, store: FeedbackStore) -> int:
 
 def open_session(args) -> PreparedSession | DemoSession:
     """Check the arguments and build the session; raises FeedbackError with one line."""
-    name = args.env.removeprefix(f"{NAMESPACE}/")
-    if name not in ENVS:
-        raise FeedbackError(f"unknown env {args.env!r}")
-    env_id = f"{NAMESPACE}/{name}"
+    env_id = f"{NAMESPACE}/{env_name(args.env)}"
     if args.mode not in MODES:
         raise FeedbackError(f"unknown mode {args.mode!r}; choose one of: {', '.join(MODES)}")
     check_annotator_name(args.annotator)

@@ -26,9 +26,10 @@ import numpy as np
 
 from feedback.demo_player import Scene
 from feedback.errors import FeedbackError
+from feedback.segments import DEFAULT_SEGMENT_LENGTH
 from feedback.store import FeedbackStore
 from rlhf_envs.clips import RENDER_STATE, REWARD_TERMS, TRUE_REWARD
-from rlhf_envs.registration import ENVS, NAMESPACE, make_clip_renderer
+from rlhf_envs.registration import ENVS, env_name, make_clip_renderer
 from rlhf_envs.segment_recorder import steps_to_segment
 
 DEMO_DOMAINS = ("driving", "recommendation")
@@ -37,7 +38,7 @@ _LANE_KEYS = {"left": "LANE_LEFT", "right": "LANE_RIGHT", "up": "FASTER", "down"
 
 def check_demo_env(env_id: str) -> None:
     """Raise a one-line FeedbackError unless a person can act in ``env_id`` with keys."""
-    if ENVS[env_id.removeprefix(f"{NAMESPACE}/")][0] not in DEMO_DOMAINS:
+    if ENVS[env_name(env_id)][0] not in DEMO_DOMAINS:
         raise FeedbackError(f"--mode demo is for driving and recommendation envs, not "
                             f"{env_id} (its actions are continuous torques): compare or "
                             "rate its clips instead")
@@ -112,10 +113,10 @@ class DemoSession:
     """Record ``planned`` demonstration segments of ``env_id`` by ``annotator``."""
 
     def __init__(self, store: FeedbackStore, env_id: str, annotator: str, planned: int, *,
-                 segment_length: int = 50, seed: int = 0, frame_size: int = 256,
+                 segment_length: int = DEFAULT_SEGMENT_LENGTH, seed: int = 0, frame_size: int = 256,
                  env_kwargs: dict | None = None) -> None:
         check_demo_env(env_id)
-        name = env_id.removeprefix(f"{NAMESPACE}/")
+        name = env_name(env_id)
         self.store, self.env_id, self.annotator = store, env_id, annotator
         self.planned, self.recorded = planned, 0
         self.segment_length = segment_length

@@ -25,8 +25,7 @@ from highway_env.vehicle.graphics import VehicleGraphics
 
 from feedback.errors import FeedbackError
 from rlhf_envs.clips import ClipRenderer, task_info
-
-NAMESPACE = "rlhf_envs/"
+from rlhf_envs.registration import NAMESPACE
 
 DRIVING_ENVS: dict[str, str] = {
     "Highway-v0": "highway-fast-v0",
@@ -68,7 +67,7 @@ RENDER_STATE_SIZE = MAX_VEHICLES * len(VEHICLE_FIELDS)
 
 def _driving_name(env_id: str) -> str:
     """Our scenario name of ``env_id`` (with or without the ``rlhf_envs/`` namespace)."""
-    name = env_id.removeprefix(NAMESPACE)
+    name = env_id.removeprefix(f"{NAMESPACE}/")
     if name not in DRIVING_ENVS:
         raise FeedbackError(
             f"unknown driving env {env_id!r}; known: {', '.join(sorted(DRIVING_ENVS))}"

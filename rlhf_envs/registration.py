@@ -40,7 +40,9 @@ ENVS = {
 }
 
 
-def _name(env_id: str) -> str:
+def env_name(env_id: str) -> str:
+    """Our short name of ``env_id`` (with or without the namespace), or a one-line error
+    listing every id."""
     name = env_id.removeprefix(f"{NAMESPACE}/")
     if name not in ENVS:
         raise FeedbackError(f"unknown env {env_id!r}; choose one of: "
@@ -60,7 +62,7 @@ def make_env(
     **env_kwargs,
 ) -> gym.Env:
     """Entry point of every id: the domain env wrapped in :class:`LearnedReward`."""
-    name = _name(name)
+    name = env_name(name)
     env = _domain_attr(name, 1)(name, **env_kwargs)
     return LearnedReward(env, reward_model, env_id=f"{NAMESPACE}/{name}",
                          normalize=normalize_reward)
@@ -68,7 +70,7 @@ def make_env(
 
 def make_clip_renderer(env_id: str, width: int = 128, height: int = 128) -> ClipRenderer:
     """The renderer that re-draws segments of ``env_id`` from their render states."""
-    name = _name(env_id)
+    name = env_name(env_id)
     return _domain_attr(name, 2)(f"{NAMESPACE}/{name}", width=width, height=height)
 
 

@@ -13,6 +13,7 @@ from test_compare import fresh_maker, take  # noqa: E402
 from test_viewer import display, press  # noqa: E402, F401  (display: autouse)
 
 from feedback.demo_player import DemoPlayer  # noqa: E402
+from feedback.errors import FeedbackError  # noqa: E402
 from feedback.store import FeedbackStore  # noqa: E402
 from feedback.training_pairs import training_pairs  # noqa: E402
 from rlhf_envs.compare import main, rollout_segments  # noqa: E402
@@ -109,6 +110,12 @@ def test_bad_input_for_rate_and_demo_is_one_line(extra, message, tmp_path, capsy
     err = capsys.readouterr().err.strip()
     assert message in err and "\n" not in err
     assert not (tmp_path / "s.db").exists()  # refused before a store file was made
+
+
+def test_a_demo_session_of_an_unknown_env_is_refused_in_one_line(tmp_path):
+    with pytest.raises(FeedbackError) as err:
+        DemoSession(FeedbackStore(tmp_path / "demo.db"), "rlhf_envs/Teleport-v0", "ana", 1)
+    assert "unknown env 'rlhf_envs/Teleport-v0'; choose one of" in str(err.value)
 
 
 def test_the_loop_learns_from_demonstrations_in_the_runs_store(tmp_path):
