@@ -95,7 +95,7 @@ def open_database(path: Path) -> sqlite3.Connection:
             db.execute("ROLLBACK")
             raise
         db.execute("COMMIT")
-        db.execute("PRAGMA journal_mode=WAL")
+        _retry_while_locked(db, "PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=FULL")
         db.execute("PRAGMA foreign_keys=ON")
     except sqlite3.DatabaseError as err:
@@ -137,3 +137,21 @@ def _check_create_or_upgrade(db: sqlite3.Connection, where: str) -> None:
             db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)",
                        (f"upgraded_to_{target}", str(time.time())))
     db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+
+
+def _retry_while_locked(db: sqlite3.Connection, statement: str, seconds: float = 5.0) -> None:
+    """Run ``statement``, trying again while another opener holds the lock it needs.
+
+    Switching an old store's journal to WAL needs the file to itself, and SQLite reports
+    "locked" at once rather than waiting (its busy timeout does not apply to this
+    wait), e.g. while another process runs its opening checks.
+    """
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            db.execute(statement)
+            return
+        except sqlite3.OperationalError as err:
+            if "locked" not in str(err) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
