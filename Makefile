@@ -30,10 +30,10 @@ lint: $(STAMP)
 # learned from 200 oracle labels, same steps and seed; prints where the report is.
 DEMO_OUT ?= runs/demo
 demo: $(STAMP)
-	$(BIN)/python -m agents.train --env Reacher-v0 --true-reward --timesteps 100000 \
+	$(BIN)/python -m agents.train --env Reacher-v0 --true-reward --timesteps 98304 \
 		--device cpu --out $(DEMO_OUT)/true_reward
 	$(BIN)/python -m agents.train --env Reacher-v0 --teacher oracle --labels 200 \
-		--timesteps 100000 --device cpu --out $(DEMO_OUT)/learned \
+		--timesteps 98304 --device cpu --out $(DEMO_OUT)/learned \
 		--baseline $(DEMO_OUT)/true_reward
 
 benchmarks: $(STAMP)

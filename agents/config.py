@@ -1,44 +1,213 @@
-"""What a run is asked to do (``RunConfig``) and what its checkpoint remembers (``LoopState``)."""
+"""What a run is asked to do (``RunConfig``) and what its checkpoint remembers (``LoopState``).
+
+Each option of ``python -m agents.train`` is a field of :class:`RunConfig` that carries
+its default, its help text and its check, so a default exists once: the argparse parser
+is built from the fields (:func:`build_parser`), and :func:`check_config` runs the
+checks, whether a run comes from the command line or from Python.
+"""
 
 from __future__ import annotations
 
+import argparse
+import dataclasses
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 from stable_baselines3 import PPO, SAC
 
+from agents.hyperparams import Settings, settings_for
+from feedback.cli import OneLineParser
 from feedback.errors import FeedbackError
+from feedback.queries import STRATEGIES
 from feedback.store import check_annotator_name
-from feedback.teachers import make_teacher
-from rlhf_envs import ENV_IDS
+from feedback.teachers import TEACHER_PRESETS, make_teacher
+from rlhf_envs import ENV_IDS, NAMESPACE
+from rlhf_envs.registration import env_name
 
 ALGOS = {"ppo": PPO, "sac": SAC}
-STORE_TEACHER = "store"  # no new questions: fit on the labels already in the store
-HUMAN_TEACHER = "human"  # a person answers in the viewer (agents/human_teacher.py)
+DEVICES = ("auto", "cpu", "cuda")
+STORE_TEACHER = "store"  # no new questions: fit on the feedback already in the store
+HUMAN_TEACHER = "human"  # a person answers in the viewer (agents/teachers.py)
+
+Check = Callable[[object], object]  # a value -> the value to use, or FeedbackError
+
+
+def option(default: object = dataclasses.MISSING, help: str = "", *,
+           default_factory: Callable[[], object] | None = None, flag: str | None = None,
+           type: type | None = None, check: Check | None = None) -> object:
+    """A :class:`RunConfig` field with its help text, command-line flag and check.
+
+    :param default: the default (none: the flag is required)
+    :param help: what the option means, for ``--help``
+    :param default_factory: makes the default instead (e.g. from the environment)
+    :param flag: the command-line flag (default: ``--`` and the name with dashes)
+    :param type: what argparse converts the text to (default: the default's type)
+    :param check: called with the value; returns the value to use or raises FeedbackError
+    """
+    metadata = {"help": help, "flag": flag, "type": type, "check": check}
+    if default_factory is not None:
+        return field(default_factory=default_factory, metadata=metadata)
+    return field(default=default, metadata=metadata)
+
+
+def at_least(minimum: int, flag: str) -> Check:
+    """A check that a whole number (or None: the table's default) is at least ``minimum``."""
+    def check(value: object) -> object:
+        if value is not None and value < minimum:
+            raise FeedbackError(f"{flag} must be at least {minimum}, got {value}")
+        return value
+    return check
+
+
+def one_of(choices: object, what: str) -> Check:
+    """A check that a value is one of ``choices``."""
+    def check(value: object) -> object:
+        if value not in choices:
+            raise FeedbackError(f"unknown {what} {value!r}; choose one of: "
+                                f"{', '.join(map(str, choices))}")
+        return value
+    return check
+
+
+def full_env_id(value: object) -> str:
+    """The env id with its namespace (``Reacher-v0`` -> ``rlhf_envs/Reacher-v0``)."""
+    return f"{NAMESPACE}/{env_name(str(value))}"
 
 
 @dataclass
 class RunConfig:
     """What ``python -m agents.train`` asks for; ``None`` takes the hyperparams table's."""
 
-    env_id: str
-    algo: str = "ppo"
-    teacher: str = "oracle"
-    labels: int = 200
-    timesteps: int = 50_000
-    seed: int = 0
-    n_envs: int | None = None
-    device: str = "auto"
-    out: Path = Path("runs/latest")
-    true_reward: bool = False
-    resume: bool = False
-    baseline: Path | None = None
-    query_strategy: str = "disagreement"
-    iterations: int | None = None
-    progress: bool = True
-    annotator: str = field(default_factory=lambda: os.environ.get("USER", "annotator"))
+    env_id: str = option(help=f"env id, with or without '{NAMESPACE}/': {', '.join(ENV_IDS)}",
+                         flag="--env", check=full_env_id)
+    algo: str = option("ppo", f"agent: {' or '.join(ALGOS)}", check=one_of(ALGOS, "algo"))
+    teacher: str = option(
+        "oracle", "who answers comparisons: a synthetic teacher "
+        f"({', '.join(TEACHER_PRESETS)}), '{HUMAN_TEACHER}' (you, in a window that opens at "
+        f"each iteration), or '{STORE_TEACHER}' to use only feedback already in the run's "
+        "feedback.db")
+    annotator: str = option(help="your name with --teacher human, stored with each answer "
+                                 "(default $USER)",
+                            default_factory=lambda: os.environ.get("USER", "annotator"))
+    labels: int = option(200, "total label budget", check=at_least(0, "--labels"))
+    timesteps: int = option(
+        49_152, "agent environment steps in all, trained exactly: for PPO a whole number of "
+        "rollouts (n_steps x n_envs), at least one per iteration; the default is 24 rollouts "
+        "of 2,048 steps, a whole number for every env's row of agents/hyperparams.py",
+        check=at_least(1, "--timesteps"))
+    seed: int = option(0, "seed of envs, agent, teacher", check=at_least(0, "--seed"))
+    n_envs: int | None = option(None, "parallel envs (default: the env's row of "
+                                      "agents/hyperparams.py)", type=int,
+                                check=at_least(1, "--n-envs"))
+    iterations: int | None = option(None, "reward-model refits over the run (default: the "
+                                          "hyperparams table)", type=int,
+                                    check=at_least(1, "--iterations"))
+    query_strategy: str = option("disagreement", f"how later pairs are chosen: "
+                                                 f"{', '.join(STRATEGIES)}",
+                                 check=one_of(STRATEGIES, "query strategy"))
+    device: str = option("auto", f"where torch runs: {', '.join(DEVICES)}",
+                         check=one_of(DEVICES, "device"))
+    out: Path = option(Path("runs/latest"), "run directory: metrics.json, report.md, "
+                                            "policy.zip, feedback.db, ...")
+    true_reward: bool = option(False, "train the same agent on the hidden task reward "
+                                      "(the baseline)")
+    baseline: Path | None = option(None, "a --true-reward run directory; its return gives "
+                                         "the normalised score", type=Path)
+    resume: bool = option(False, "go on from the last checkpoint in --out (no label is asked "
+                                 "twice)")
+    progress: bool = option(True, "no progress bar", flag="--no-progress")
+
+
+def _flag(f: dataclasses.Field) -> str:
+    return f.metadata.get("flag") or "--" + f.name.replace("_", "-")
+
+
+def build_parser() -> OneLineParser:
+    """The ``python -m agents.train`` parser, made from :class:`RunConfig`'s fields."""
+    parser = OneLineParser(
+        prog="python -m agents.train",
+        description="Train a Stable-Baselines3 agent on a reward model learned from segment "
+                    "comparisons, and report how close it gets to the true-reward agent.")
+    for f in dataclasses.fields(RunConfig):
+        meta, flag = f.metadata, _flag(f)
+        if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+            parser.add_argument(flag, dest=f.name, required=True, help=meta["help"])
+        elif isinstance(f.default, bool):  # a switch: the flag flips the default
+            action = "store_false" if f.default else "store_true"
+            parser.add_argument(flag, dest=f.name, action=action, help=meta["help"])
+        else:  # a value; a default made by a factory is described in the help text
+            default = None if f.default is dataclasses.MISSING else f.default
+            shown = "" if default is None else f" (default {default})"
+            kind = meta["type"] or (str if default is None else type(default))
+            parser.add_argument(flag, dest=f.name, default=argparse.SUPPRESS, type=kind,
+                                help=meta["help"] + shown)
+    return parser
+
+
+def config_from_args(args: argparse.Namespace) -> RunConfig:
+    """A :class:`RunConfig` of parsed arguments (flags not given keep their defaults)."""
+    return RunConfig(**vars(args))
+
+
+def resolve_device(device: str) -> str:
+    """``auto`` -> ``cuda`` if torch sees one, else ``cpu``; ``cuda`` must exist."""
+    if device == "cuda" and not torch.cuda.is_available():
+        raise FeedbackError("--device cuda asked for, but torch sees no CUDA device here")
+    return ("cuda" if torch.cuda.is_available() else "cpu") if device == "auto" else device
+
+
+def check_config(config: RunConfig) -> Settings:
+    """Check what a user asked for (one-line errors) and return the run's settings.
+
+    Runs each field's check (``env_id`` gains its namespace), then the checks that
+    involve several fields, then applies ``n_envs`` and ``iterations`` to the env's row
+    of the hyper-parameter table.
+    """
+    for f in dataclasses.fields(config):
+        if f.metadata.get("check") is not None:
+            setattr(config, f.name, f.metadata["check"](getattr(config, f.name)))
+    learned = not config.true_reward
+    if config.teacher == HUMAN_TEACHER:
+        check_annotator_name(config.annotator)
+    elif config.teacher != STORE_TEACHER and learned:
+        make_teacher(config.teacher)  # raises for unknown names
+    if learned and config.teacher != STORE_TEACHER and config.labels == 0:
+        raise FeedbackError("--labels 0 leaves nothing to learn a reward from "
+                            "(give a budget, or train on --true-reward)")
+    if config.baseline is not None and not (Path(config.baseline) / "metrics.json").is_file():
+        raise FeedbackError(f"--baseline {config.baseline}: no metrics.json there "
+                            "(a finished --true-reward run)")
+    settings = settings_for(env_name(config.env_id), config.algo)
+    return settings.with_loop(n_envs=config.n_envs, iterations=config.iterations)
+
+
+def steps_per_iteration(config: RunConfig, settings: Settings) -> list[int]:
+    """How many agent steps each iteration trains: ``config.timesteps`` in all, exactly.
+
+    PPO learns in whole rollouts of ``n_steps`` from each env, so the total must be a
+    whole number of rollouts, at least one per iteration; they are shared out as evenly
+    as possible, earlier iterations taking any one left over. SAC learns step by step.
+    """
+    iterations, timesteps = settings.loop.iterations, config.timesteps
+    unit, what = 1, "steps"
+    if config.algo == "ppo":
+        unit = settings.agent["n_steps"] * settings.loop.n_envs
+        what = (f"PPO rollouts of {unit} steps (n_steps {settings.agent['n_steps']} x "
+                f"{settings.loop.n_envs} envs)")
+    least = iterations * unit
+    if timesteps < least:
+        raise FeedbackError(f"--timesteps {timesteps} is less than this run can train: at "
+                            f"least {least} ({iterations} iterations of {what}; or give "
+                            "fewer --iterations)")
+    if timesteps % unit:
+        lower = timesteps - timesteps % unit
+        raise FeedbackError(f"--timesteps {timesteps} is not a whole number of {what}: "
+                            f"use {lower} or {lower + unit}")
+    rollouts, left_over = divmod(timesteps // unit, iterations)
+    return [(rollouts + (k < left_over)) * unit for k in range(iterations)]
 
 
 @dataclass
@@ -46,46 +215,10 @@ class LoopState:
     """What a checkpoint remembers besides the agent and the reward model."""
 
     iteration: int = 0  # the next iteration to run
-    history: list[dict] = field(default_factory=list)
+    history: list[dict] = field(default_factory=list)  # an IterationRecord per iteration
     alerts: list[str] = field(default_factory=list)
     buffer_ids: list[str] = field(default_factory=list)
     random_returns: list[float] = field(default_factory=list)
     wall_seconds: float = 0.0
     resumes: int = 0  # seeds segment ids apart from those of the runs before a kill
-
-
-def resolve_device(device: str) -> str:
-    if device not in ("auto", "cpu", "cuda"):
-        raise FeedbackError(f"unknown device {device!r}; use auto, cpu or cuda")
-    if device == "cuda" and not torch.cuda.is_available():
-        raise FeedbackError("--device cuda asked for, but torch sees no CUDA device here")
-    return ("cuda" if torch.cuda.is_available() else "cpu") if device == "auto" else device
-
-
-def check_config(config: RunConfig) -> str:
-    """Validate what a user typed; return the env's short name. One-line errors."""
-    env_id = config.env_id if "/" in config.env_id else f"rlhf_envs/{config.env_id}"
-    if env_id not in ENV_IDS:
-        raise FeedbackError(f"unknown env {config.env_id!r}; choose one of: {', '.join(ENV_IDS)}")
-    config.env_id = env_id
-    if config.algo not in ALGOS:
-        raise FeedbackError(f"unknown algo {config.algo!r}; choose ppo or sac")
-    if config.teacher == HUMAN_TEACHER:
-        check_annotator_name(config.annotator)
-    elif config.teacher != STORE_TEACHER and not config.true_reward:
-        make_teacher(config.teacher)  # raises for unknown names
-    for name in ("labels", "timesteps", "seed"):
-        value = getattr(config, name)
-        if value < 0:
-            raise FeedbackError(f"--{name} must be at least 0, got {value}")
-    if not config.true_reward and config.teacher != STORE_TEACHER and config.labels == 0:
-        raise FeedbackError("--labels 0 leaves nothing to learn a reward from "
-                            "(give a budget, or train on --true-reward)")
-    if config.baseline is not None and not (Path(config.baseline) / "metrics.json").is_file():
-        raise FeedbackError(f"--baseline {config.baseline}: no metrics.json there "
-                            "(a finished --true-reward run)")
-    for name in ("n_envs", "iterations"):
-        value = getattr(config, name)
-        if value is not None and value < 1:
-            raise FeedbackError(f"--{name.replace('_', '-')} must be at least 1, got {value}")
-    return env_id.split("/", 1)[1]
+    reward_normalization: dict | None = None  # the running statistics, if normalised

@@ -1,19 +1,20 @@
 """Default hyper-parameters: one table, per env and algorithm (as rl-zoo3 keeps them).
 
-``loop`` settings belong to the RLHF loop (how many iterations, clip length, ...);
-``ppo`` and ``sac`` are passed to Stable-Baselines3. An env's row overrides the
-defaults key by key; CLI flags override both.
+``loop`` settings belong to the RLHF loop (how many iterations, segment length, ...);
+``ppo`` and ``sac`` are passed to Stable-Baselines3 as they are. An env's row overrides
+the defaults key by key; CLI flags override both (``--n-envs``, ``--iterations``).
 """
 
 from __future__ import annotations
 
-import copy
+import dataclasses
+from dataclasses import dataclass
 
 DEFAULTS: dict[str, dict] = {
     "loop": {
         "n_envs": 4,
         "iterations": 8,           # refits of the reward model over the run
-        "segment_length": 50,      # steps per clip
+        "segment_length": 50,      # steps per segment
         "first_label_share": 0.25,  # of the label budget asked before the agent trains
         "buffer_capacity": 2_000,  # segments kept as query candidates
         "fit_epochs": 50,
@@ -46,12 +47,42 @@ PER_ENV: dict[str, dict[str, dict]] = {
 }
 
 
-def settings_for(env_name: str, algo: str) -> dict[str, dict]:
-    """``{"loop": ..., "agent": ...}`` for an env name (without namespace) and algorithm."""
+@dataclass(frozen=True)
+class LoopSettings:
+    """The RLHF loop's settings of one env and algorithm (see ``DEFAULTS["loop"]``)."""
+
+    n_envs: int
+    iterations: int
+    segment_length: int
+    first_label_share: float
+    buffer_capacity: int
+    fit_epochs: int
+    eval_episodes: int
+    normalize_reward: bool
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What one run uses: the loop's settings and the agent's SB3 keyword arguments."""
+
+    loop: LoopSettings
+    agent: dict
+
+    @property
+    def gamma(self) -> float:
+        """The agent's discount (the reward normalisation uses it too)."""
+        return self.agent["gamma"]
+
+    def with_loop(self, **changes: object) -> Settings:
+        """These settings with some loop settings changed (``None`` values ignored)."""
+        changes = {k: v for k, v in changes.items() if v is not None}
+        return dataclasses.replace(self, loop=dataclasses.replace(self.loop, **changes))
+
+
+def settings_for(env_name: str, algo: str) -> Settings:
+    """The settings of an env name (without namespace) and algorithm (``ppo``, ``sac``)."""
     row = PER_ENV.get(env_name, {})
-    loop = {**copy.deepcopy(DEFAULTS["loop"]), **row.get("loop", {})}
-    loop["normalize_reward"] = (
-        loop["normalize_reward"][algo] if isinstance(loop["normalize_reward"], dict)
-        else loop["normalize_reward"]
-    )
-    return {"loop": loop, "agent": {**DEFAULTS[algo], **row.get(algo, {})}}
+    loop = {**DEFAULTS["loop"], **row.get("loop", {})}
+    if isinstance(loop["normalize_reward"], dict):
+        loop["normalize_reward"] = loop["normalize_reward"][algo]
+    return Settings(LoopSettings(**loop), {**DEFAULTS[algo], **row.get(algo, {})})

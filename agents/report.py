@@ -10,6 +10,7 @@ policy's and, when there is one, the true-reward agent's.
 
 from __future__ import annotations
 
+import io
 import math
 import os
 from collections.abc import Sequence
@@ -18,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from feedback.errors import FeedbackError
+from feedback.files import move_into_place, write_bytes, write_text
 
 REPORT_FILE, VIDEO_FILE = "report.md", "rollout.mp4"
 RETURNS_PLOT, REWARD_MODEL_PLOT = "returns.png", "reward_model.png"
@@ -100,13 +102,13 @@ def _points(rows: Sequence[dict], x_key: str, y_key: str) -> tuple[list[float], 
 
 
 def _save(fig: object, path: Path) -> None:
-    """Render ``fig`` to PNG through a temporary file, so an old plot is replaced whole."""
+    """Render ``fig`` to PNG and write it whole, so an old plot is replaced at once."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
     FigureCanvasAgg(fig)
-    tmp = path.with_name(path.name + ".tmp")
-    fig.savefig(tmp, format="png", dpi=100)
-    os.replace(tmp, path)
+    png = io.BytesIO()
+    fig.savefig(png, format="png", dpi=100)
+    write_bytes(path, png.getvalue())
 
 
 def _plot_returns(path: Path, metrics: dict, history: list[dict],
@@ -214,10 +216,7 @@ def write_report(out_dir: str | os.PathLike, metrics: dict, history: list[dict],
     if (out / VIDEO_FILE).exists():
         lines += ["", "## Rollout", "", f"[{VIDEO_FILE}]({VIDEO_FILE}): the trained agent."]
 
-    path = out / REPORT_FILE
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    path = write_text(out / REPORT_FILE, "\n".join(lines) + "\n")
     return path
 
 
@@ -254,7 +253,7 @@ def write_video(frames: np.ndarray | Sequence[np.ndarray], path: str | os.PathLi
                             macro_block_size=1, ffmpeg_log_level="error") as writer:
             for frame in array:
                 writer.append_data(frame)
-        os.replace(tmp, path)
+        move_into_place(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
     return path

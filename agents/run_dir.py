@@ -1,31 +1,37 @@
-"""The run directory: its checks, the checkpoint swap, and the final outputs."""
+"""The run directory: its checks, the checkpoint swap, and the final outputs.
+
+Every file is written through :mod:`feedback.files` (a temporary name, fsync, rename),
+so a crash leaves the old file or the new one. The checkpoint is a directory written
+whole beside the old one and swapped in; its ``state.json`` is written last.
+"""
 
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
+from stable_baselines3.common.base_class import BaseAlgorithm
 
 from agents.config import LoopState, RunConfig
 from agents.report import normalized_score, write_report, write_video
 from feedback.errors import FeedbackError
+from feedback.files import find_complete, siblings, swap_in, write_json
 from feedback.reward_model import RewardModel
-from feedback.training_pairs import latest_ratings
 from rlhf_envs import make_clip_renderer
-from rlhf_envs.agent_checkpoint import (
-    find_complete,
-    save_agent,
-    siblings,
-    swap_in,
-    write_json_durably,
-)
+from rlhf_envs.sb3.checkpoint import save_agent
+from rlhf_envs.wrappers import ReturnNormalizer
+
+CHECKPOINT, STATE_FILE = "checkpoint", "state.json"
+NORMALIZATION_FILE = "reward_normalization.json"
+VIDEO_STEPS, VIDEO_SIZE = 300, 256  # the rollout video: at most this many frames, square
 
 
-def prepare_out(out: Path, resume: bool) -> None:
+def prepare_out(out: Path, resume: bool) -> Path:
+    """Make sure ``out`` can be written (and, to resume, holds a checkpoint); return it."""
+    out = Path(out)
     try:
         out.mkdir(parents=True, exist_ok=True)
         probe = out / ".write-test"
@@ -35,44 +41,46 @@ def prepare_out(out: Path, resume: bool) -> None:
         raise FeedbackError(f"cannot write to --out {out}: {err.strerror or err}") from None
     if resume and not checkpoint_dir(out).exists():
         raise FeedbackError(f"--resume: no checkpoint in {out} to resume from")
+    return out
 
 
 def checkpoint_dir(out: Path) -> Path:
     """The checkpoint to resume from: ``checkpoint``, or what a crash in mid-swap left
-    (a complete ``checkpoint.new``, else ``checkpoint.old``); the loop state's
-    ``state.json`` is written last, so it marks a complete one."""
-    return find_complete(out / "checkpoint") or out / "checkpoint"
+    (a complete ``checkpoint.new``, else ``checkpoint.old``)."""
+    return find_complete(out / CHECKPOINT, STATE_FILE) or out / CHECKPOINT
 
 
-def save_checkpoint(out: Path, agent, model: RewardModel | None, state: LoopState) -> None:
+def save_checkpoint(out: Path, agent: BaseAlgorithm, model: RewardModel | None, envs,
+                    state: LoopState) -> None:
     """Write the whole checkpoint beside the old one, then swap: never half a checkpoint."""
-    current = out / "checkpoint"
+    current = out / CHECKPOINT
     new, _ = siblings(current)
     shutil.rmtree(new, ignore_errors=True)
     new.mkdir()
     save_agent(agent, new / "agent")
     if model is not None and model.label_count:
         model.save(new / "reward_model")
-    write_json_durably(new / "state.json", asdict(state))
+    if envs.normalizer is not None:  # the reward's running scale goes on after a resume
+        state.reward_normalization = envs.normalizer.state_dict()
+    write_json(new / STATE_FILE, asdict(state))
     swap_in(current)
 
 
-def write_outputs(config: RunConfig, out: Path, state: LoopState, model, store, returns,
-                  states, agent) -> dict:
-    """metrics.json, report.md with plots, rollout.mp4."""
+def write_outputs(config: RunConfig, out: Path, state: LoopState, model: RewardModel | None,
+                  counts: dict[str, int], returns: list[float], render_states: np.ndarray | None,
+                  agent: BaseAlgorithm, normalizer: ReturnNormalizer | None) -> dict:
+    """metrics.json, history.json, the reward's normalisation, report.md with plots,
+    rollout.mp4; returns the metrics."""
     baseline = None
     if config.baseline is not None:  # checked to exist before the run started
         baseline = json.loads((Path(config.baseline) / "metrics.json").read_text())
-    # The reward model's view of the final policy's clips (normalised learned reward).
+    # The reward model's view of the final policy's segments (normalised learned reward).
     learned_mean = state.history[-1]["learned_return_mean"] if state.history else None
     metrics = {
         "env_id": config.env_id,
         "algo": config.algo,
         "teacher": "true_reward" if config.true_reward else config.teacher,
-        "labels_used": store.label_count() if store is not None else 0,
-        "ratings_used": sum(map(len, latest_ratings(store.ratings()).values()))
-        if store is not None else 0,
-        "demonstrations_used": len(store.demonstrations()) if store is not None else 0,
+        **counts,
         "timesteps": int(agent.num_timesteps),
         "seed": config.seed,
         "true_return_mean": float(np.mean(returns)),
@@ -90,18 +98,19 @@ def write_outputs(config: RunConfig, out: Path, state: LoopState, model, store, 
         metrics["normalized_score"] = normalized_score(
             metrics["true_return_mean"], metrics["random_return_mean"],
             baseline["true_return_mean"])
-    tmp = out / "metrics.json.tmp"
-    tmp.write_text(json.dumps(metrics, indent=2) + "\n")
-    os.replace(tmp, out / "metrics.json")
-    if states is not None and len(states):
-        renderer = make_clip_renderer(config.env_id, 256, 256)
+    write_json(out / "metrics.json", metrics, indent=2)
+    if normalizer is not None:
+        write_json(out / NORMALIZATION_FILE, normalizer.state_dict(), indent=2)
+    if render_states is not None and len(render_states):
+        renderer = make_clip_renderer(config.env_id, VIDEO_SIZE, VIDEO_SIZE)
         try:
-            write_video(np.stack([renderer.draw(s) for s in states[:300]]), out / "rollout.mp4")
+            frames = [renderer.draw(s) for s in render_states[:VIDEO_STEPS]]
+            write_video(np.stack(frames), out / "rollout.mp4")
         finally:
             renderer.close()
     baseline_history = None
     if baseline is not None and (Path(config.baseline) / "history.json").is_file():
         baseline_history = json.loads((Path(config.baseline) / "history.json").read_text())
-    (out / "history.json").write_text(json.dumps(state.history, indent=1))
+    write_json(out / "history.json", state.history)
     write_report(out, metrics, state.history, baseline_history, state.alerts)
     return metrics

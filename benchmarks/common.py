@@ -12,6 +12,8 @@ from pathlib import Path
 
 import torch
 
+from feedback.files import write_json
+
 RESULTS = Path(__file__).parent / "results"
 OPENBLAS_PINS = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")  # what machines pin, see blas()
 
@@ -62,7 +64,7 @@ def write_result(name: str, result: dict) -> Path:
     """Write ``benchmarks/results/NAME.json`` and print it."""
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / f"{name}.json"
-    path.write_text(json.dumps({**result, "machine": machine()}, indent=2) + "\n")
+    write_json(path, {**result, "machine": machine()}, indent=2)
     print(json.dumps(result, indent=2))
     print(f"wrote {path}")
     return path

@@ -25,7 +25,8 @@ def main() -> None:
     parser.add_argument("--algo", default="ppo", help="ppo or sac (default ppo)")
     parser.add_argument("--seeds", type=int, default=4, help="seeds 0..N-1 (default 4)")
     parser.add_argument("--labels", type=int, default=200, help="label budget (default 200)")
-    parser.add_argument("--timesteps", type=int, default=100_000, help="steps per agent")
+    parser.add_argument("--timesteps", type=int, default=98_304,
+                        help="steps per agent (default 98304: 48 PPO rollouts on Reacher)")
     parser.add_argument("--teacher", default="oracle", help="synthetic teacher (default oracle)")
     args = parser.parse_args()
     warnings.filterwarnings("ignore")

@@ -27,9 +27,9 @@ import pygame  # noqa: E402
 
 from benchmarks.common import write_result  # noqa: E402
 from feedback.store import FeedbackStore  # noqa: E402
-from feedback.viewer import Viewer  # noqa: E402
-from rlhf_envs.compare import rollout_segments
-from rlhf_envs.labeling_sessions import CompareSession  # noqa: E402
+from feedback.ui.sessions import CompareSession  # noqa: E402
+from feedback.ui.viewer import Viewer  # noqa: E402
+from rlhf_envs.labeling import clip_renderer, rollout_segments
 
 
 def main() -> None:
@@ -43,7 +43,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         store = FeedbackStore(Path(tmp) / "labels.db")
         session = CompareSession(
-            store, env_id, "bench", planned=args.answers,
+            store, env_id, "bench", planned=args.answers, make_renderer=clip_renderer(env_id),
             make_segments=lambda batch: rollout_segments(env_id, 50 * 16, 50, seed=batch))
         answered_at: list[float] = []
         latencies: list[float] = []

@@ -12,8 +12,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from feedback.answers import SKIP, swap_sides
 from feedback.store import Label
-from feedback.teachers import LEFT, RIGHT, SKIP
 
 
 def annotator_quality(labels: Sequence[Label]) -> dict[str, dict]:
@@ -59,8 +59,7 @@ def _oriented(left: str, right: str, answer: str) -> tuple[tuple[str, str], str]
     """A pair and its answer in one canonical order of the two segment ids."""
     if left <= right:
         return (left, right), answer
-    flipped = {LEFT: RIGHT, RIGHT: LEFT}.get(answer, answer)
-    return (right, left), flipped
+    return (right, left), swap_sides(answer)
 
 
 def _share_equal(pairs: list[tuple[str, str]]) -> float | None:

@@ -27,11 +27,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from feedback.answers import EQUAL, LEFT, RIGHT, SKIP
 from feedback.errors import FeedbackError
 from feedback.segments import Segment, stack
-
-LEFT, RIGHT, EQUAL, SKIP = "left", "right", "equal", "skip"
-ANSWERS = (LEFT, RIGHT, EQUAL, SKIP)
 
 
 @dataclass

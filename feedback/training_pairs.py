@@ -22,9 +22,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from feedback.annotators import label_weights
+from feedback.answers import EQUAL, LEFT, RIGHT
 from feedback.segments import Segment
 from feedback.store import Demonstration, FeedbackStore, Rating
-from feedback.teachers import EQUAL, LEFT, RIGHT
 
 AGENT_SOURCES = ("random", "policy")
 

@@ -8,7 +8,7 @@ the reward of ``step`` and puts in ``info``:
 - ``"render_state"``: a 1-D float64 array of fixed length, after the step (also in the
   ``reset`` info), from which a :class:`ClipRenderer` draws the frame again later.
 
-:class:`~rlhf_envs.learned_reward.LearnedReward` then swaps the reward for the learned
+:class:`~rlhf_envs.wrappers.learned_reward.LearnedReward` then swaps the reward for the learned
 one. Pixels are made only when a person is going to look: a renderer draws frames from
 the render states a segment kept, without stepping any simulation.
 """

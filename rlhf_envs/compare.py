@@ -6,62 +6,41 @@
     python -m rlhf_envs.compare --env Highway-v0 --store labels.db --mode demo --pairs 5
 
 Modes: ``compare`` (which of two clips is better), ``rate`` (1-5 per clip) and ``demo``
-(drive, or pick slates, yourself; see :mod:`rlhf_envs.demo_session`). Clips come from a
-training run's store (the queries it waits for, or its clips) or from fresh rollouts of
-a random or trained policy (:mod:`rlhf_envs.labeling_sessions`). Every answer is
-committed to the store before the next question shows; quitting, a crash or a kill
-loses nothing acknowledged, and running the same command again resumes.
+(drive, or pick slates, yourself; see :mod:`rlhf_envs.labeling.demo_session`). Segments
+come from a training run's store (the queries it waits for, or its segments) or from
+fresh rollouts of a random or trained policy (:mod:`rlhf_envs.labeling.rollouts`); the
+sessions of :mod:`feedback.ui.sessions` draw their clips ahead. Every answer is committed
+to the store before the next question shows; quitting, a crash or a kill loses nothing
+acknowledged, and running the same command again resumes.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 from pathlib import Path
 
-import numpy as np
-
 from feedback.annotators import annotator_quality
-from feedback.cli import OneLineParser
-from feedback.demo_player import DemoPlayer
+from feedback.cli import OneLineParser, run_cli
 from feedback.errors import FeedbackError
 from feedback.segments import DEFAULT_SEGMENT_LENGTH, Segment
 from feedback.store import FeedbackStore, check_annotator_name
-from feedback.viewer import Viewer
-from rlhf_envs.demo_session import DemoSession, check_demo_env
-from rlhf_envs.labeling_sessions import CompareSession, PreparedSession, RateSession
+from feedback.ui.demo_player import DemoPlayer
+from feedback.ui.sessions import CompareSession, PreparedSession, RateSession
+from feedback.ui.viewer import Viewer
+from rlhf_envs.labeling import (
+    DemoSession,
+    check_demo_env,
+    clip_renderer,
+    load_run_policy,
+    rollout_segments,
+)
 from rlhf_envs.registration import NAMESPACE, env_name
 
+FRESH_ROLLOUT_SEGMENTS = 16  # segments per fresh rollout
+
 MODES = ("compare", "rate", "demo")
-
-
-def rollout_segments(env_id: str, steps: int, segment_length: int, seed: int,
-                     env_kwargs: dict | None = None, policy=None) -> list[Segment]:
-    """Clips of ``policy`` (an SB3 policy; random actions when None) acting in ``env_id``.
-
-    Render states are kept, so the clips can be drawn.
-    """
-    import gymnasium as gym
-    from stable_baselines3.common.vec_env import DummyVecEnv
-
-    from rlhf_envs.learned_reward_vec_env import LearnedRewardVecEnv
-    from rlhf_envs.segment_recorder import SegmentRecorder
-
-    venv = DummyVecEnv([lambda: gym.make(env_id, **(env_kwargs or {}))])
-    recorder = SegmentRecorder(LearnedRewardVecEnv(venv, env_id=env_id), env_id,
-                               segment_length, source="random" if policy is None else "policy",
-                               rng=np.random.default_rng([seed, 2]))
-    recorder.seed(seed)
-    recorder.action_space.seed(seed)
-    obs = recorder.reset()
-    for _ in range(steps):
-        if policy is None:
-            action = np.array([recorder.action_space.sample()])
-        else:
-            action, _ = policy.predict(obs, deterministic=False)
-        obs, _, _, _ = recorder.step(action)
-    recorder.close()
-    return recorder.drain()
 
 
 def parser() -> OneLineParser:
@@ -94,17 +73,6 @@ def parser() -> OneLineParser:
     return p
 
 
-def _load_policy(where: Path, env_id: str):
-    import gymnasium as gym
-
-    from rlhf_envs.agent_checkpoint import load_policy
-
-    found = where / "checkpoint" / "agent" if (where / "checkpoint" / "agent").exists() else where
-    if not found.exists():
-        raise FeedbackError(f"--policy {where}: no such file or directory")
-    return load_policy(found, gym.make(env_id))
-
-
 def _segment_length(args, store: FeedbackStore) -> int:
     """--segment-length, or the length most of the store's clips have (a run's), or 50."""
     if args.segment_length is not None:
@@ -113,7 +81,7 @@ def _segment_length(args, store: FeedbackStore) -> int:
     return max(set(lengths), key=lengths.count) if lengths else DEFAULT_SEGMENT_LENGTH
 
 
-def open_session(args) -> PreparedSession | DemoSession:
+def open_session(args: argparse.Namespace) -> PreparedSession | DemoSession:
     """Check the arguments and build the session; raises FeedbackError with one line."""
     env_id = f"{NAMESPACE}/{env_name(args.env)}"
     if args.mode not in MODES:
@@ -138,7 +106,7 @@ def open_session(args) -> PreparedSession | DemoSession:
         if args.policy is not None:
             raise FeedbackError("--policy shows an agent's clips; in --mode demo you act "
                                 "yourself")
-    policy = None if args.policy is None else _load_policy(Path(args.policy), env_id)
+    policy = None if args.policy is None else load_run_policy(Path(args.policy), env_id)
     store = FeedbackStore(path)
     try:
         others = store.env_ids() - {env_id}
@@ -152,13 +120,13 @@ def open_session(args) -> PreparedSession | DemoSession:
         make = None
         if args.from_run is None:  # a run's store: only its own queries and clips
             def make(offset: int) -> list[Segment]:
-                return rollout_segments(env_id, length * 16, length, args.seed + offset,
-                                        policy=policy)
+                return rollout_segments(env_id, length * FRESH_ROLLOUT_SEGMENTS, length,
+                                        args.seed + offset, policy=policy)
+        options = dict(make_renderer=clip_renderer(env_id), make_segments=make, seed=args.seed)
         if args.mode == "rate":
-            return RateSession(store, env_id, args.annotator, args.pairs, make_segments=make,
-                               seed=args.seed)
-        return CompareSession(store, env_id, args.annotator, args.pairs, make_segments=make,
-                              repeat_share=args.repeat_share, seed=args.seed)
+            return RateSession(store, env_id, args.annotator, args.pairs, **options)
+        return CompareSession(store, env_id, args.annotator, args.pairs,
+                              repeat_share=args.repeat_share, **options)
     except BaseException:
         store.close()
         raise
@@ -179,12 +147,14 @@ def _quality_line(store: FeedbackStore, annotator: str) -> str | None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run ``python -m rlhf_envs.compare``; returns the exit code (2: bad input)."""
     args = parser().parse_args(argv)
-    try:
-        session = open_session(args)
-    except FeedbackError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+    return run_cli(lambda: label(args))
+
+
+def label(args: argparse.Namespace) -> None:
+    """Open the session the arguments ask for, run its window, and sum up what was stored."""
+    session = open_session(args)
     quality = None
     try:
         if isinstance(session, DemoSession):
@@ -198,15 +168,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{given} {what} stored in {session.store.path} ({done}/{planned} planned)")
         if args.mode == "compare":
             quality = _quality_line(session.store, args.annotator)
-    except FeedbackError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
     finally:
         session.close()
         session.store.close()
     if quality:
         print(quality)
-    return 0
 
 
 if __name__ == "__main__":

@@ -25,7 +25,7 @@ from highway_env.vehicle.graphics import VehicleGraphics
 
 from feedback.errors import FeedbackError
 from rlhf_envs.clips import ClipRenderer, task_info
-from rlhf_envs.registration import NAMESPACE
+from rlhf_envs.registration import env_name
 
 DRIVING_ENVS: dict[str, str] = {
     "Highway-v0": "highway-fast-v0",
@@ -65,19 +65,9 @@ VEHICLE_FIELDS = ("present", "x", "y", "heading", "speed", "crashed")
 RENDER_STATE_SIZE = MAX_VEHICLES * len(VEHICLE_FIELDS)
 
 
-def _driving_name(env_id: str) -> str:
-    """Our scenario name of ``env_id`` (with or without the ``rlhf_envs/`` namespace)."""
-    name = env_id.removeprefix(f"{NAMESPACE}/")
-    if name not in DRIVING_ENVS:
-        raise FeedbackError(
-            f"unknown driving env {env_id!r}; known: {', '.join(sorted(DRIVING_ENVS))}"
-        )
-    return name
-
-
 def _make_highway(name: str, config: dict | None = None, render_mode: str | None = None):
     """highway-env's env of scenario ``name`` with our defaults updated by ``config``."""
-    name = _driving_name(name)
+    name = env_name(name, "driving")
     merged = {**_DEFAULT_CONFIG.get(name, {}), **(config or {})}
     return gym.make(DRIVING_ENVS[name], config=merged, render_mode=render_mode)
 
@@ -185,7 +175,7 @@ class DrivingClipRenderer(ClipRenderer):
         self, env_id: str, width: int = 128, height: int = 128, config: dict | None = None
     ) -> None:
         super().__init__(env_id, width, height)
-        name = _driving_name(env_id)
+        name = env_name(env_id, "driving")
         env = _make_highway(name, config)
         env.reset(seed=0)
         base = env.unwrapped

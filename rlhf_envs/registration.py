@@ -12,7 +12,8 @@ import gymnasium as gym
 
 from feedback.errors import FeedbackError
 from rlhf_envs.clips import ClipRenderer
-from rlhf_envs.learned_reward import LearnedReward, RewardModelLike
+from rlhf_envs.wrappers.learned_reward import LearnedReward
+from rlhf_envs.wrappers.reward_function import RewardFunctionLike
 
 NAMESPACE = "rlhf_envs"
 
@@ -40,13 +41,20 @@ ENVS = {
 }
 
 
-def env_name(env_id: str) -> str:
-    """Our short name of ``env_id`` (with or without the namespace), or a one-line error
-    listing every id."""
-    name = env_id.removeprefix(f"{NAMESPACE}/")
-    if name not in ENVS:
-        raise FeedbackError(f"unknown env {env_id!r}; choose one of: "
-                            f"{', '.join(f'{NAMESPACE}/{n}' for n in ENVS)}")
+def env_name(env_id: str, domain: str | None = None) -> str:
+    """Our short name of ``env_id`` (with or without the namespace); the one name check.
+
+    :param env_id: an id such as ``rlhf_envs/Reacher-v0`` or ``Reacher-v0``
+    :param domain: if given, the id must be one of this domain's
+    :return: the name without the namespace
+    :raises FeedbackError: one line listing the ids to choose from
+    """
+    name = str(env_id).removeprefix(f"{NAMESPACE}/")
+    known = [n for n, (d, _) in ENVS.items() if domain in (None, d)]
+    if name not in known:
+        what = f"{domain} env" if domain else "env"
+        raise FeedbackError(f"unknown {what} {env_id!r}; choose one of: "
+                            f"{', '.join(f'{NAMESPACE}/{n}' for n in known)}")
     return name
 
 
@@ -57,15 +65,25 @@ def _domain_attr(name: str, index: int):
 
 def make_env(
     name: str,
-    reward_model: RewardModelLike = None,
+    reward_model: RewardFunctionLike = None,
     normalize_reward: bool = False,
+    warn_without_model: bool = True,
     **env_kwargs,
 ) -> gym.Env:
-    """Entry point of every id: the domain env wrapped in :class:`LearnedReward`."""
+    """Entry point of every id: the domain env wrapped in :class:`LearnedReward`.
+
+    :param name: the env's name (``rlhf_envs/`` optional)
+    :param reward_model: anything with ``predict(obs, acts, next_obs)``, a saved model's
+        path, or None (reward 0.0)
+    :param normalize_reward: scale rewards by the running std of their discounted return
+    :param warn_without_model: warn once if the env steps without a model
+    :param env_kwargs: the domain env's own options
+    """
     name = env_name(name)
     env = _domain_attr(name, 1)(name, **env_kwargs)
     return LearnedReward(env, reward_model, env_id=f"{NAMESPACE}/{name}",
-                         normalize=normalize_reward)
+                         normalize_reward=normalize_reward,
+                         warn_without_model=warn_without_model)
 
 
 def make_clip_renderer(env_id: str, width: int = 128, height: int = 128) -> ClipRenderer:

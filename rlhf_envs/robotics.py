@@ -22,6 +22,7 @@ from gymnasium.envs.registration import load_env_creator  # noqa: E402
 
 from feedback.errors import FeedbackError  # noqa: E402
 from rlhf_envs.clips import ClipRenderer, task_info  # noqa: E402
+from rlhf_envs.registration import env_name  # noqa: E402
 
 # Our name -> gymnasium id, and the reward terms each v5 env reports.
 ROBOTICS_ENVS = {
@@ -42,23 +43,19 @@ REWARD_TERMS = {
 }
 
 
-def _check_name(name: str) -> str:
-    if name not in ROBOTICS_ENVS:
-        raise FeedbackError(
-            f"unknown robotics env {name!r}; choose one of: {', '.join(ROBOTICS_ENVS)}"
-        )
-    return ROBOTICS_ENVS[name]
+def _gymnasium_id(env_id: str) -> str:
+    return ROBOTICS_ENVS[env_name(env_id, "robotics")]
 
 
 def base_env(name: str, render_mode: str | None = None, **kwargs) -> gym.Env:
     """The bare MuJoCo env (no gymnasium wrappers), built from its registered entry point."""
-    spec = gym.spec(_check_name(name))
+    spec = gym.spec(_gymnasium_id(name))
     creator = load_env_creator(spec.entry_point)
     return creator(**{**spec.kwargs, **kwargs}, render_mode=render_mode)
 
 
 def max_episode_steps(name: str) -> int | None:
-    return gym.spec(_check_name(name)).max_episode_steps
+    return gym.spec(_gymnasium_id(name)).max_episode_steps
 
 
 class MujocoTask(gym.Wrapper):
@@ -85,7 +82,7 @@ class MujocoTask(gym.Wrapper):
 
 def make_robotics_env(name: str, render_mode: str | None = None, **kwargs) -> gym.Env:
     """A MuJoCo v5 task following the contract of ``rlhf_envs.clips``."""
-    return MujocoTask(base_env(name, render_mode=render_mode, **kwargs), name)
+    return MujocoTask(base_env(name, render_mode=render_mode, **kwargs), env_name(name))
 
 
 class MujocoClipRenderer(ClipRenderer):
@@ -93,8 +90,7 @@ class MujocoClipRenderer(ClipRenderer):
 
     def __init__(self, env_id: str, width: int = 128, height: int = 128) -> None:
         super().__init__(env_id, width, height)
-        name = env_id.split("/", 1)[-1]
-        self._env = base_env(name, width=width, height=height)
+        self._env = base_env(env_id, width=width, height=height)
         model = self._env.unwrapped.model
         self._model, self._data = model, mujoco.MjData(model)
         self._renderer = mujoco.Renderer(model, height, width)

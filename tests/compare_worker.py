@@ -16,7 +16,7 @@ os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 
 import pygame  # noqa: E402
 
-from feedback.viewer import Viewer  # noqa: E402
+from feedback.ui.viewer import Viewer  # noqa: E402
 from rlhf_envs.compare import open_session, parser  # noqa: E402
 
 args = parser().parse_args(sys.argv[1:])

@@ -4,8 +4,8 @@ import pytest
 from feedback.annotators import annotator_quality, label_weights
 from feedback.segments import cut_segments
 from feedback.store import FeedbackStore
-from rlhf_envs.compare import rollout_segments
-from rlhf_envs.labeling_sessions import CompareSession
+from feedback.ui.sessions import CompareSession
+from rlhf_envs.labeling import clip_renderer, rollout_segments
 
 
 def stored_pairs(tmp_path):
@@ -42,6 +42,7 @@ def test_sessions_bring_back_answered_pairs_with_sides_swapped(tmp_path):
     env = "rlhf_envs/Reacher-v0"
     store = FeedbackStore(tmp_path / "labels.db")
     session = CompareSession(store, env, "ana", planned=6, repeat_share=1.0,
+                             make_renderer=clip_renderer(env),
                              make_segments=lambda seed: rollout_segments(env, 160, 10, seed))
     shown = {}
     for _ in range(6):

@@ -13,7 +13,7 @@ from stable_baselines3 import PPO, SAC
 from stable_baselines3.common.env_util import make_vec_env
 
 from feedback.errors import FeedbackError
-from rlhf_envs.agent_checkpoint import STATE_FILE, TENSORS_FILE, restore_agent, save_agent
+from rlhf_envs.sb3.checkpoint import STATE_FILE, TENSORS_FILE, restore_agent, save_agent
 
 torch.set_num_threads(1)
 

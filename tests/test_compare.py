@@ -11,8 +11,9 @@ import numpy as np
 import pytest
 
 from feedback.store import FeedbackStore
-from rlhf_envs.compare import main, rollout_segments
-from rlhf_envs.labeling_sessions import CompareSession
+from feedback.ui.sessions import CompareSession
+from rlhf_envs.compare import main
+from rlhf_envs.labeling import clip_renderer, rollout_segments
 
 ENV = "rlhf_envs/Reacher-v0"
 ROOT = Path(__file__).parent.parent
@@ -34,7 +35,8 @@ def take(session, timeout=30.0):
 def test_session_stores_answers_undoes_and_resumes(tmp_path):
     path = tmp_path / "labels.db"
     store = FeedbackStore(path)
-    session = CompareSession(store, ENV, "ana", planned=3, make_segments=fresh_maker())
+    session = CompareSession(store, ENV, "ana", planned=3, make_renderer=clip_renderer(ENV),
+                             make_segments=fresh_maker())
     first = take(session)
     assert first.left.shape == first.right.shape and first.left.shape[1:] == (128, 128, 3)
     assert np.any(first.left[0] != first.left[-1])  # the clip moves
@@ -56,7 +58,8 @@ def test_session_stores_answers_undoes_and_resumes(tmp_path):
     assert [(lab.answer, lab.annotator, lab.annotator_kind) for lab in labels] == [
         ("left", "ana", "human"), ("equal", "ana", "human"), ("left", "ana", "human")]
     pending = {q.id for q in store.pending_queries()}
-    session = CompareSession(store, ENV, "ana", planned=1, make_segments=fresh_maker())
+    session = CompareSession(store, ENV, "ana", planned=1, make_renderer=clip_renderer(ENV),
+                             make_segments=fresh_maker())
     nxt = take(session)
     assert nxt.key in pending  # an unanswered query from before comes first
     session.answer(nxt.key, "skip", 1.0)
@@ -70,7 +73,7 @@ def test_from_run_answers_only_the_runs_queries(tmp_path):
     segments = rollout_segments(ENV, 60, 10, seed=0)
     store.add_segments(segments)
     [query] = store.add_queries([(segments[0].id, segments[1].id)])
-    session = CompareSession(store, ENV, "bo", planned=5)
+    session = CompareSession(store, ENV, "bo", planned=5, make_renderer=clip_renderer(ENV))
     pair = take(session)
     assert pair.key == query
     session.answer(pair.key, "right", 3.0)
@@ -135,10 +138,11 @@ def test_viewer_screenshot_per_domain(env_id, kwargs, tmp_path):
     import imageio.v3 as iio
     import pygame
 
-    from feedback.viewer import Viewer
+    from feedback.ui.viewer import Viewer
 
     store = FeedbackStore(tmp_path / "labels.db")
-    session = CompareSession(store, env_id, "ana", planned=1, make_segments=lambda seed:
+    session = CompareSession(store, env_id, "ana", planned=1, make_renderer=clip_renderer(env_id),
+                             make_segments=lambda seed:
                              rollout_segments(env_id, 60, 15, seed, env_kwargs=kwargs))
     viewer = Viewer(session, annotator="ana", clip_size=200)
     shots = [tmp_path / "first.png", tmp_path / f"{env_id.split('/')[1]}.png"]
@@ -170,8 +174,8 @@ def test_clips_of_a_trained_policy(tmp_path, capsys):
     from stable_baselines3 import PPO
     from stable_baselines3.common.env_util import make_vec_env
 
-    from rlhf_envs.agent_checkpoint import load_policy, save_agent
     from rlhf_envs.compare import open_session, parser
+    from rlhf_envs.sb3.checkpoint import load_policy, save_agent
 
     agent = PPO("MlpPolicy", make_vec_env(f"rlhf_envs:{ENV}", n_envs=1), n_steps=64,
                 batch_size=64, n_epochs=1, seed=0)

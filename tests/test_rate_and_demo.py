@@ -12,13 +12,14 @@ import pytest  # noqa: E402
 from test_compare import fresh_maker, take  # noqa: E402
 from test_viewer import display, press  # noqa: E402, F401  (display: autouse)
 
-from feedback.demo_player import DemoPlayer  # noqa: E402
 from feedback.errors import FeedbackError  # noqa: E402
 from feedback.store import FeedbackStore  # noqa: E402
 from feedback.training_pairs import training_pairs  # noqa: E402
-from rlhf_envs.compare import main, rollout_segments  # noqa: E402
-from rlhf_envs.demo_session import DemoSession  # noqa: E402
-from rlhf_envs.labeling_sessions import RateSession  # noqa: E402
+from feedback.ui.demo_player import DemoPlayer  # noqa: E402
+from feedback.ui.sessions import RateSession  # noqa: E402
+from rlhf_envs.compare import main  # noqa: E402
+from rlhf_envs.labeling import clip_renderer, rollout_segments  # noqa: E402
+from rlhf_envs.labeling.demo_session import DemoSession  # noqa: E402
 
 ENV = "rlhf_envs/Reacher-v0"
 SMALL_HIGHWAY = {"config": {"vehicles_count": 5, "duration": 40}}
@@ -32,7 +33,8 @@ def press_all(*keys: int) -> None:
 def test_rate_session_stores_ratings_undoes_and_resumes_with_unrated_clips(tmp_path):
     path = tmp_path / "labels.db"
     store = FeedbackStore(path)
-    session = RateSession(store, ENV, "ana", planned=3, make_segments=fresh_maker())
+    session = RateSession(store, ENV, "ana", planned=3, make_renderer=clip_renderer(ENV),
+                          make_segments=fresh_maker())
     first = take(session)
     assert first.right is None and first.left.shape[1:] == (128, 128, 3)
     session.answer(first.key, "4", 1.0)
@@ -47,7 +49,8 @@ def test_rate_session_stores_ratings_undoes_and_resumes_with_unrated_clips(tmp_p
     store.close()
 
     store = FeedbackStore(path)  # again: clips already stored but not rated come first
-    session = RateSession(store, ENV, "ana", planned=1, make_segments=fresh_maker())
+    session = RateSession(store, ENV, "ana", planned=1, make_renderer=clip_renderer(ENV),
+                          make_segments=fresh_maker())
     nxt = take(session)
     session.answer(nxt.key, "5", 1.0)
     assert take(session) is None
@@ -149,13 +152,15 @@ def test_a_seed_used_before_does_not_stall_a_session(tmp_path):
         return lambda offset: rollout_segments(ENV, 40, 10, seed=base + offset)  # 4 clips
 
     store = FeedbackStore(tmp_path / "labels.db")
-    first = RateSession(store, ENV, "ana", planned=4, make_segments=maker(4))
+    first = RateSession(store, ENV, "ana", planned=4, make_renderer=clip_renderer(ENV),
+                        make_segments=maker(4))
     for _ in range(4):
         pair = take(first)
         first.answer(pair.key, "3", 1.0)
     first.close()
     # Another --seed whose first rollout (0 + 4 clips stored) repeats the clips above.
-    second = RateSession(store, ENV, "ana", planned=1, make_segments=maker(0))
+    second = RateSession(store, ENV, "ana", planned=1, make_renderer=clip_renderer(ENV),
+                         make_segments=maker(0))
     pair = take(second)
     second.answer(pair.key, "5", 1.0)
     second.close()

@@ -42,7 +42,7 @@ def test_numpy_predict_matches_the_torch_ensemble(fitted, cheetah_test):
     model, _ = fitted
     segment = cheetah_test[0]
     fast = model.predict(segment.obs, segment.acts)
-    features = torch.from_numpy(model.spec.encode(segment.obs, segment.acts))
+    features = torch.from_numpy(model.feature_spec.encode(segment.obs, segment.acts))
     with torch.no_grad():
         members = model._members(features.expand(model.ensemble_size, -1, -1))
     slow = (members.mean(0).numpy() - model.output_mean) / model.output_std
@@ -115,7 +115,7 @@ def test_discrete_actions_and_next_observations():
     probe = np.zeros((4, 3), np.float32)
     rewards = model.predict(probe, np.arange(4), probe)
     assert rewards.argmax() == 2
-    features = model.spec.encode(probe, np.arange(4), probe)
+    features = model.feature_spec.encode(probe, np.arange(4), probe)
     assert features.shape == (4, 3 + 4 + 3)
     with pytest.raises(FeedbackError) as err:
         model.predict(probe, np.arange(4))
@@ -130,15 +130,15 @@ def test_folded_forward_pass_matches_torch_for_every_space_and_depth(hidden_size
                         ensemble_size=2, seed=3)
     rng = np.random.default_rng(0)
     with torch.no_grad():  # make the folded normalisations matter
-        model.feature_mean = torch.from_numpy(rng.normal(size=model.spec.dim)).float()
-        model.feature_std = torch.from_numpy(rng.uniform(0.5, 2, model.spec.dim)).float()
+        model.feature_mean = torch.from_numpy(rng.normal(size=model.feature_spec.dim)).float()
+        model.feature_std = torch.from_numpy(rng.uniform(0.5, 2, model.feature_spec.dim)).float()
     model.output_mean, model.output_std = 0.3, 1.7
     model._refresh_numpy()
     for n in (1, 8, 300):  # 300: above the batch size whose buffers are kept
         obs = rng.uniform(-1, 1, (n, 2, 3)).astype(np.float32)
         next_obs = rng.uniform(-1, 1, (n, 2, 3))
         acts = np.stack([rng.integers(0, 3, n), rng.integers(0, 2, n)], axis=1)
-        features = torch.from_numpy(model.spec.encode(obs, acts, next_obs))
+        features = torch.from_numpy(model.feature_spec.encode(obs, acts, next_obs))
         with torch.no_grad():
             members = model._members(features.expand(model.ensemble_size, -1, -1))
         slow = (members.mean(0).numpy() - 0.3) / 1.7

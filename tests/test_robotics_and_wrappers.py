@@ -124,7 +124,7 @@ def test_vec_env_predicts_in_one_batch(vec_env_cls):
 def test_reward_normalisation_scales_rewards():
     env_id = "rlhf_envs/HalfCheetah-v0"
     model = model_for(gym.make(env_id), env_id)
-    venv = LearnedRewardVecEnv(make_vec_env(env_id, n_envs=2, seed=0), model, normalize=True)
+    venv = LearnedRewardVecEnv(make_vec_env(env_id, n_envs=2, seed=0), model, normalize_reward=True)
     venv.reset()
     raw, scaled = [], []
     for _ in range(200):
@@ -147,16 +147,16 @@ def test_a_reset_starts_the_normalised_return_afresh():
     truncated = False
     while not truncated:
         *_, truncated, _ = env.step(env.action_space.sample())
-    normalizer = env.get_wrapper_attr("_normalizer")
+    normalizer = env.get_wrapper_attr("normalizer")
     assert normalizer.returns.any()
     env.reset()
     assert not normalizer.returns.any()
-    venv = LearnedRewardVecEnv(make_vec_env(env_id, n_envs=2, seed=0), model, normalize=True)
+    venv = LearnedRewardVecEnv(make_vec_env(env_id, n_envs=2, seed=0), model, normalize_reward=True)
     venv.reset()
     venv.step(np.stack([venv.action_space.sample() for _ in range(2)]))
-    assert venv._normalizer.returns.any()
+    assert venv.normalizer.returns.any()
     venv.reset()
-    assert not venv._normalizer.returns.any()
+    assert not venv.normalizer.returns.any()
 
 
 def test_mujoco_clip_is_redrawn_from_physics_states(tmp_path):

@@ -14,7 +14,8 @@ from conftest import one_line
 from feedback.errors import FeedbackError, StoreError
 from feedback.segments import cut_segments
 from feedback.store import FeedbackStore, encode_segment
-from feedback.store_schema import APPLICATION_ID, SCHEMA_V1, SCHEMA_VERSION
+from feedback.store.schema import MIGRATIONS, SCHEMA_V1, SCHEMA_VERSION, statements
+from feedback.store.sqlite import APPLICATION_ID
 
 
 def make_segments(n=8, length=10):
@@ -154,7 +155,7 @@ def test_version_1_stores_are_upgraded_in_place_keeping_their_labels(tmp_path):
         assert (label.answer, label.annotator, label.left_id) == ("left", "ana", segments[0].id)
         store.add_rating(segments[0].id, 4, "ana")
     with sqlite3.connect(path) as db:
-        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
 
     # An upgrade that fails part way changes nothing (one transaction).
     broken = tmp_path / "broken.db"
@@ -167,6 +168,31 @@ def test_version_1_stores_are_upgraded_in_place_keeping_their_labels(tmp_path):
     with sqlite3.connect(broken) as db:
         assert db.execute("PRAGMA user_version").fetchone()[0] == 1
         assert not db.execute("SELECT name FROM sqlite_master WHERE name='ratings'").fetchall()
+
+
+def test_version_2_stores_call_teachers_synthetic_and_keep_every_row(tmp_path):
+    """Schema 3 renames the annotator kind 'teacher' to 'synthetic' (a rebuilt table)."""
+    segments = make_segments()
+    path = tmp_path / "v2.db"
+    write_version_1_store(path, segments)
+    with sqlite3.connect(path) as db:  # the store as rlhf-envs left it at schema 2
+        for statement in statements(MIGRATIONS[2]):
+            db.execute(statement)
+        db.execute("INSERT INTO annotators VALUES (2, 'oracle', 'teacher', 0)")
+        db.execute("INSERT INTO labels VALUES (2, 1, 'right', 2, 0, 0, 'compare')")
+        db.execute("INSERT INTO ratings VALUES (1, ?, 5, 2, 0, 0)", (segments[0].id,))
+        db.execute("PRAGMA user_version=2")
+    with FeedbackStore(path) as store:
+        kinds = {(lab.annotator, lab.annotator_kind) for lab in store.labels()}
+        assert kinds == {("ana", "human"), ("oracle", "synthetic")}
+        assert [(r.annotator, r.annotator_kind) for r in store.ratings()] == [
+            ("oracle", "synthetic")]
+        store.add_labels([(1, "equal")], "bradley_terry")  # the new kind's name works
+        with pytest.raises(FeedbackError, match="annotator kind must be"):
+            store.add_labels([(1, "left")], "x", annotator_kind="teacher")
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == 3
+        assert db.execute("PRAGMA foreign_key_check").fetchall() == []
 
 
 OPEN_AT = """

@@ -2,8 +2,9 @@ import numpy as np
 import pytest
 from conftest import one_line
 
+from feedback.answers import EQUAL, LEFT, RIGHT, SKIP
 from feedback.errors import FeedbackError
-from feedback.teachers import EQUAL, LEFT, RIGHT, SKIP, make_teacher
+from feedback.teachers import make_teacher
 
 
 def constant(returns, steps=10):

@@ -86,7 +86,7 @@ def test_sac_runs_end_to_end_and_relabels_its_replay_buffer(tmp_path):
 def test_sigkill_then_resume_finishes_without_asking_twice(tmp_path):
     out = tmp_path / "run"
     argv = [sys.executable, "-m", "agents.train", "--env", "Reacher-v0", "--labels", "60",
-            "--timesteps", "16000", "--iterations", "4", "--n-envs", "4", "--out", str(out),
+            "--timesteps", "16384", "--iterations", "4", "--n-envs", "4", "--out", str(out),
             "--no-progress"]
     first = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     state = out / "checkpoint" / "state.json"
@@ -117,7 +117,7 @@ def test_sigkill_then_resume_finishes_without_asking_twice(tmp_path):
 
 
 def test_reward_hacking_is_learned_up_true_down_over_two_iterations():
-    from agents.loop import reward_hacking
+    from agents.monitoring import reward_hacking
 
     def history(learned, true):
         return [{"learned_return_mean": a, "true_segment_return_mean": b}

@@ -13,7 +13,7 @@ import numpy as np  # noqa: E402
 import pygame  # noqa: E402
 import pytest  # noqa: E402
 
-from feedback.viewer import Pair, Viewer  # noqa: E402
+from feedback.ui.viewer import Pair, Viewer  # noqa: E402
 
 
 def moving_square(color, start: int, frames: int = 20, size: int = 64) -> np.ndarray:

@@ -12,6 +12,7 @@ import gymnasium as gym
 from feedback.errors import FeedbackError
 from rlhf_envs.recommendation.render import SlateRecClipRenderer, render_state_size
 from rlhf_envs.recommendation.simulator import SlateRecEnv
+from rlhf_envs.registration import env_name
 
 # Our name -> constructor kwargs of SlateRecEnv (defaults for the name).
 RECOMMENDATION_ENVS: dict[str, dict] = {"SlateRec-v0": {}}
@@ -32,10 +33,7 @@ def make_recommendation_env(
 
     The env truncates itself after ``max_steps``, so it needs no TimeLimit wrapper.
     """
-    if name not in RECOMMENDATION_ENVS:
-        raise FeedbackError(
-            f"unknown recommendation env {name!r}; choose one of: {', '.join(RECOMMENDATION_ENVS)}"
-        )
+    name = env_name(name, "recommendation")
     try:
         return SlateRecEnv(render_mode=render_mode, **{**RECOMMENDATION_ENVS[name], **kwargs})
     except TypeError as err:  # an unknown keyword

@@ -16,7 +16,8 @@ import torch
 from safetensors.torch import load as load_safetensors
 
 from feedback.errors import ModelCardError
-from feedback.features import describe_mismatch, space_to_json
+from feedback.files import check_format, write_bytes
+from feedback.reward_model.features import describe_mismatch, space_to_json
 
 FORMAT = "rlhf-envs-reward-model"
 FORMAT_VERSION = 1
@@ -26,22 +27,13 @@ REQUIRED = ("env_id", "observation_space", "action_space", "use_next_obs", "ense
             "output_std", "weights_sha256")
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-
-
 def write_model(directory: str | os.PathLike, card: dict, weights: bytes) -> Path:
     """Write the weights, then the card that vouches for them; return the directory."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     card = {**card, "weights_sha256": hashlib.sha256(weights).hexdigest()}
-    _write_atomic(directory / WEIGHTS_FILE, weights)
-    _write_atomic(directory / CARD_FILE, json.dumps(card, indent=2, sort_keys=True).encode())
+    write_bytes(directory / WEIGHTS_FILE, weights)
+    write_bytes(directory / CARD_FILE, json.dumps(card, indent=2, sort_keys=True).encode())
     return directory
 
 
@@ -58,14 +50,7 @@ def read_model(directory: str | os.PathLike) -> tuple[dict, dict[str, torch.Tens
         card = json.loads(card_path.read_text())
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
         raise ModelCardError(f"{where}: {CARD_FILE} is not valid JSON ({err})") from None
-    if not isinstance(card, dict) or card.get("format") != FORMAT:
-        raise ModelCardError(f"{where}: {CARD_FILE} is not an rlhf-envs reward model card")
-    version = card.get("format_version")
-    if not isinstance(version, int) or version > FORMAT_VERSION:
-        raise ModelCardError(
-            f"{where} has format version {version}; this rlhf-envs reads up to "
-            f"{FORMAT_VERSION} (upgrade rlhf-envs)"
-        )
+    check_format(f"{where}: {CARD_FILE}", card, FORMAT, FORMAT_VERSION, ModelCardError)
     missing = [k for k in REQUIRED if k not in card]
     if missing:
         raise ModelCardError(f"{where}: card lacks {', '.join(missing)}")

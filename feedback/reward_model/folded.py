@@ -27,7 +27,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from feedback.features import FeatureSpec
+from feedback.reward_model.features import FeatureSpec
 
 SMALL_BATCH = 256  # batches up to this size reuse per-thread buffers
 ZERO = np.zeros((), dtype=np.float32)  # ReLU's floor: a float32 0-d array is the fastest operand
@@ -70,7 +70,7 @@ class FoldedEnsemble:
             if not last:
                 aug[:, fan_in, fan_out] = 1.0  # pass the constant on to the next layer
             layers.append(aug.astype(np.float32))
-        self.spec = spec
+        self.feature_spec = spec
         self.members = members
         self._split_first_layer(layers[0])
         self.hidden = layers[1:-1]  # (M, fan_in + 1, fan_out + 1) each
@@ -94,7 +94,7 @@ class FoldedEnsemble:
         ``m*H:(m+1)*H``); the rows of all Box parts and the bias row are stacked into
         one matrix, each discrete part keeps its own rows to look up.
         """
-        spec = self.spec
+        spec = self.feature_spec
         members, rows, hidden = weight.shape
         flat = weight.transpose(1, 0, 2).reshape(rows, members * hidden)
         dense = [flat[spec.slices[k]] for k in spec.dense]
@@ -123,7 +123,7 @@ class FoldedEnsemble:
         self, obs: np.ndarray, acts: np.ndarray, next_obs: np.ndarray | None = None
     ) -> np.ndarray:
         """Normalised ensemble-mean reward of ``n`` transitions, a new ``(n,)`` array."""
-        inputs = self.spec.inputs(obs, acts, next_obs)
+        inputs = self.feature_spec.inputs(obs, acts, next_obs)
         n = len(acts)
         plan = self._plan(n)
         for k, view in plan.columns:  # Box parts into the input buffer
@@ -131,12 +131,12 @@ class FoldedEnsemble:
             if getattr(values, "shape", None) == view.shape:  # the env loop's
                 view[...] = values
             else:  # other shapes: flatten, or say clearly what does not fit
-                view[...] = self.spec.parts[k].rows(values, n)
+                view[...] = self.feature_spec.parts[k].rows(values, n)
         h = plan.layers[0]
         np.dot(plan.x, self.dense_weight, out=h)
         if self.lookups:  # discrete parts: add their looked-up rows
-            for k, rows in zip(self.spec.discrete, self.lookups):
-                part = self.spec.parts[k]
+            for k, rows in zip(self.feature_spec.discrete, self.lookups):
+                part = self.feature_spec.parts[k]
                 h += rows[part.rows(inputs[k], n).astype(np.intp) + part.offsets].sum(axis=1)
         np.maximum(h, ZERO, out=h)
         for weight, by_member, h, next_by_member in plan.hidden:

@@ -2,7 +2,7 @@
 
 Box parts are flattened; Discrete and MultiDiscrete parts are one-hot encoded for
 training. (In the env loop no one-hot array is built: see
-:mod:`feedback.folded_ensemble`.)
+:mod:`feedback.reward_model.folded`.)
 """
 
 from __future__ import annotations

@@ -30,6 +30,7 @@ from stable_baselines3.common.buffers import DictReplayBuffer, ReplayBuffer
 from stable_baselines3.common.policies import BasePolicy
 
 from feedback.errors import FeedbackError
+from feedback.files import check_format, find_complete, siblings, swap_in, write_json
 
 FORMAT = "rlhf-envs-agent-checkpoint"
 FORMAT_VERSION = 1
@@ -88,50 +89,6 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _fsync_dir(path: Path) -> None:
-    if os.name == "posix":  # make renames durable; Windows cannot open directories
-        fd = os.open(path, os.O_RDONLY)
-        os.fsync(fd)
-        os.close(fd)
-
-
-def siblings(directory: Path) -> tuple[Path, Path]:
-    """``(dir.new, dir.old)``: where a save is written, and where the last one waits."""
-    return (directory.with_name(directory.name + ".new"),
-            directory.with_name(directory.name + ".old"))
-
-
-def find_complete(directory: Path) -> Path | None:
-    """The checkpoint to read: ``dir``, else a complete ``dir.new``, else ``dir.old``.
-
-    A directory is complete once its ``state.json`` is there (it is written last).
-    """
-    return next((d for d in (directory, *siblings(directory)) if (d / STATE_FILE).is_file()),
-                None)
-
-
-def write_json_durably(path: Path, obj) -> None:
-    """Write ``obj`` as JSON via a temporary name and fsync it: all of it or none."""
-    with open(path.with_name(path.name + ".tmp"), "w") as f:
-        json.dump(obj, f, indent=1)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(path.with_name(path.name + ".tmp"), path)
-
-
-def swap_in(directory: Path) -> None:
-    """Replace ``directory`` by its complete ``dir.new``: ``dir`` -> ``dir.old``,
-    ``dir.new`` -> ``dir``, then remove ``dir.old``, each step made durable."""
-    new, old = siblings(directory)
-    _fsync_dir(new)
-    shutil.rmtree(old, ignore_errors=True)
-    if directory.exists():
-        os.replace(directory, old)
-    os.replace(new, directory)
-    _fsync_dir(directory.parent)
-    shutil.rmtree(old, ignore_errors=True)
-
-
 def _buffer_state(buffer: ReplayBuffer, tensors: dict) -> dict:
     if type(buffer) not in (ReplayBuffer, DictReplayBuffer):
         raise TypeError(f"cannot checkpoint a {type(buffer).__name__} (only plain replay buffers)")
@@ -167,7 +124,7 @@ def save_agent(agent: BaseAlgorithm, directory: str | os.PathLike) -> Path:
     if directory.is_dir() and not (directory / STATE_FILE).is_file():
         shutil.rmtree(directory)  # a tensors file alone: not a checkpoint yet
     # Finish a swap that a crash interrupted, then clear the leftovers.
-    if not directory.exists() and (found := find_complete(directory)) is not None:
+    if not directory.exists() and (found := find_complete(directory, STATE_FILE)) is not None:
         os.replace(found, directory)
     for leftover in (new, old):
         shutil.rmtree(leftover, ignore_errors=True)
@@ -191,7 +148,7 @@ def save_agent(agent: BaseAlgorithm, directory: str | os.PathLike) -> Path:
     with open(new / TENSORS_FILE, "rb+") as f:
         os.fsync(f.fileno())
     state["tensors_sha256"] = _sha256(new / TENSORS_FILE)
-    write_json_durably(new / STATE_FILE, state)  # last: its presence means complete
+    write_json(new / STATE_FILE, state)  # last: its presence means complete
     swap_in(directory)
     return directory
 
@@ -234,19 +191,14 @@ def _read(directory: str | os.PathLike) -> tuple[Path, dict, str]:
     """Find and check a checkpoint: ``(its directory, state, name for messages)``."""
     directory = Path(directory)
     where = f"agent checkpoint {directory}"
-    found = find_complete(directory)
+    found = find_complete(directory, STATE_FILE)
     if found is None:
         raise FeedbackError(f"{where}: not found (no {STATE_FILE} there)")
     try:
         state = json.loads((found / STATE_FILE).read_text())
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
         raise FeedbackError(f"{where}: {STATE_FILE} is not readable JSON ({err})") from None
-    if not isinstance(state, dict) or state.get("format") != FORMAT:
-        raise FeedbackError(f"{where}: {STATE_FILE} is not an rlhf-envs agent checkpoint")
-    version = state.get("format_version")
-    if not isinstance(version, int) or version > FORMAT_VERSION:
-        raise FeedbackError(f"{where} has format version {version}; this rlhf-envs reads up to "
-                            f"{FORMAT_VERSION} (upgrade rlhf-envs)")
+    check_format(f"{where}: {STATE_FILE}", state, FORMAT, FORMAT_VERSION)
     tensors_path = found / TENSORS_FILE
     if not tensors_path.is_file() or _sha256(tensors_path) != state.get("tensors_sha256"):
         raise FeedbackError(f"{where}: {TENSORS_FILE} is missing, truncated or altered")

@@ -1,17 +1,12 @@
-"""The feedback store's SQLite schema, its versions, and opening a store file safely.
+"""Opening a feedback store's SQLite file safely: check, create or upgrade, then WAL.
 
-The schema is versioned (``PRAGMA user_version``) and the file is marked as ours
-(``PRAGMA application_id``). Opening checks, before anything is written, that the file is
-an SQLite file of ours, not newer than this code and not damaged, then upgrades an older
-schema in one transaction (all or nothing), so stores written by earlier releases keep
-working and keep their data. The check and the creation or upgrade run under SQLite's
-write lock, so processes opening one new or old store at once wait for each other.
-
-Versions:
-
-1. segments, annotators, queries (pairs of segments) and labels (answers to them);
-2. adds ``ratings`` (1-5 per clip, NULL when the person skipped) and ``demonstrations``
-   (segments a person acted out, by whom).
+The file is marked as ours (``PRAGMA application_id``) and versioned (``PRAGMA
+user_version``, see :mod:`feedback.store.schema`). Opening checks, before anything is
+written, that the file is an SQLite file of ours, not newer than this code and not
+damaged, then upgrades an older schema in one transaction (all or nothing), so stores
+written by earlier releases keep working and keep their data. The check and the creation
+or upgrade run under SQLite's write lock, so processes opening one new or old store at
+once wait for each other.
 """
 
 from __future__ import annotations
@@ -21,50 +16,10 @@ import time
 from pathlib import Path
 
 from feedback.errors import StoreError
+from feedback.store.schema import MIGRATIONS, SCHEMA_V1, SCHEMA_VERSION, statements
 
-SCHEMA_VERSION = 2
 APPLICATION_ID = 0x524C4846  # "RLHF"
 SQLITE_HEADER = b"SQLite format 3\x00"
-
-SCHEMA_V1 = """
-CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE segments (
-    id TEXT PRIMARY KEY, env_id TEXT NOT NULL, source TEXT NOT NULL, episode INTEGER NOT NULL,
-    start INTEGER NOT NULL, length INTEGER NOT NULL, arrays BLOB NOT NULL,
-    checksum TEXT NOT NULL, created REAL NOT NULL);
-CREATE TABLE annotators (
-    id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,
-    kind TEXT NOT NULL CHECK (kind IN ('teacher', 'human')), created REAL NOT NULL);
-CREATE TABLE queries (
-    id INTEGER PRIMARY KEY, left_id TEXT NOT NULL REFERENCES segments(id),
-    right_id TEXT NOT NULL REFERENCES segments(id), strategy TEXT NOT NULL,
-    iteration INTEGER NOT NULL, created REAL NOT NULL, UNIQUE (left_id, right_id));
-CREATE TABLE labels (
-    id INTEGER PRIMARY KEY, query_id INTEGER NOT NULL REFERENCES queries(id),
-    answer TEXT NOT NULL CHECK (answer IN ('left', 'right', 'equal', 'skip')),
-    annotator_id INTEGER NOT NULL REFERENCES annotators(id), seconds REAL NOT NULL,
-    created REAL NOT NULL, kind TEXT NOT NULL DEFAULT 'compare');
-CREATE INDEX labels_by_query ON labels (query_id);
-"""
-
-# What each version adds to the one before: MIGRATIONS[v] takes a store from v - 1 to v.
-MIGRATIONS = {
-    2: """
-CREATE TABLE ratings (
-    id INTEGER PRIMARY KEY, segment_id TEXT NOT NULL REFERENCES segments(id),
-    rating INTEGER CHECK (rating BETWEEN 1 AND 5),
-    annotator_id INTEGER NOT NULL REFERENCES annotators(id), seconds REAL NOT NULL,
-    created REAL NOT NULL);
-CREATE INDEX ratings_by_segment ON ratings (segment_id);
-CREATE TABLE demonstrations (
-    segment_id TEXT PRIMARY KEY REFERENCES segments(id),
-    annotator_id INTEGER NOT NULL REFERENCES annotators(id), created REAL NOT NULL);
-""",
-}
-
-
-def _statements(script: str) -> list[str]:
-    return [s for s in script.split(";") if s.strip()]
 
 
 def open_database(path: Path) -> sqlite3.Connection:
@@ -125,13 +80,13 @@ def _check_create_or_upgrade(db: sqlite3.Connection, where: str) -> None:
                          "version; restore it from a backup")
     if not tables:  # new: version 1, then every migration
         # (executescript() would commit on its own: the statements run one by one.)
-        for statement in _statements(SCHEMA_V1):
+        for statement in statements(SCHEMA_V1):
             db.execute(statement)
         db.execute("INSERT INTO meta VALUES ('created', ?)", (str(time.time()),))
         db.execute(f"PRAGMA application_id={APPLICATION_ID}")
         version = 1
     for target in range(version + 1, SCHEMA_VERSION + 1):
-        for statement in _statements(MIGRATIONS[target]):
+        for statement in statements(MIGRATIONS[target]):
             db.execute(statement)
         if tables:
             db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)",

@@ -2,128 +2,39 @@
 
 Production data rules: every label is committed (WAL, ``synchronous=FULL``) before the
 call that records it returns, so a crash or SIGKILL loses nothing acknowledged. Opening,
-the versioned schema and its migrations are in :mod:`feedback.store_schema`. Segment
+the versioned schema and its migrations are in :mod:`feedback.store.schema`. Segment
 arrays are stored as safetensors bytes with a sha256 checksum, never pickled.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
-import math
 import operator
 import os
 import sqlite3
 import threading
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-import safetensors.numpy
-
+from feedback.answers import ANSWERS
 from feedback.errors import FeedbackError, StoreError
-from feedback.label_io import read_label_lines
 from feedback.segments import Segment
-from feedback.store_schema import open_database
-from feedback.teachers import ANSWERS
-
-MAX_NAME_LENGTH = 64
-
-
-@dataclass(frozen=True)
-class Query:
-    """A pair of stored segments to compare."""
-
-    id: int
-    left_id: str
-    right_id: str
-    strategy: str
-    iteration: int
-
-
-@dataclass(frozen=True)
-class Label:
-    """One answer to a query, by a teacher or a person."""
-
-    id: int
-    query_id: int
-    left_id: str
-    right_id: str
-    answer: str
-    annotator: str
-    annotator_kind: str
-    seconds: float
-    created: float
-    kind: str
-
-
-@dataclass(frozen=True)
-class Rating:
-    """A person's 1-5 rating of one clip (``rating`` None: skipped)."""
-
-    id: int
-    segment_id: str
-    rating: int | None
-    annotator: str
-    annotator_kind: str
-    seconds: float
-    created: float
-
-
-@dataclass(frozen=True)
-class Demonstration:
-    """A segment a person acted out themselves (the env's keys, in ``--mode demo``)."""
-
-    segment_id: str
-    annotator: str
-    created: float
-
-
-def check_seconds(seconds: float) -> float:
-    """How long a person took: a finite number of seconds, at least 0."""
-    try:
-        value = float(seconds)
-    except (TypeError, ValueError):
-        value = float("nan")
-    if not (math.isfinite(value) and value >= 0):
-        raise FeedbackError(f"seconds must be a finite number of at least 0, not {seconds!r}")
-    return value
-
-
-def check_annotator_name(name: str) -> str:
-    """Annotator names are 1-64 printable characters (they end up in reports and logs)."""
-    if not isinstance(name, str) or not name.strip():
-        raise FeedbackError("annotator name must not be empty")
-    if len(name) > MAX_NAME_LENGTH:
-        raise FeedbackError(f"annotator name is longer than {MAX_NAME_LENGTH} characters")
-    if not name.isprintable():
-        raise FeedbackError(f"annotator name {name!r} contains control characters")
-    return name
-
-
-def encode_segment(segment: Segment) -> bytes:
-    """Segment arrays as safetensors bytes (no pickle)."""
-    arrays = {
-        "obs": segment.obs, "acts": segment.acts, "next_obs": segment.next_obs,
-        "true_rewards": segment.true_rewards,
-    }
-    arrays |= {f"reward_terms.{k}": v for k, v in segment.reward_terms.items()}
-    if segment.render_states is not None:
-        arrays["render_states"] = segment.render_states
-    return safetensors.numpy.save({k: np.ascontiguousarray(v) for k, v in arrays.items()})
-
-
-def decode_segment(row: sqlite3.Row) -> Segment:
-    arrays = safetensors.numpy.load(row["arrays"])
-    terms = {k.split(".", 1)[1]: v for k, v in arrays.items() if k.startswith("reward_terms.")}
-    return Segment(
-        obs=arrays["obs"], acts=arrays["acts"], next_obs=arrays["next_obs"],
-        true_rewards=arrays["true_rewards"], reward_terms=terms,
-        render_states=arrays.get("render_states"), env_id=row["env_id"],
-        source=row["source"], episode=row["episode"], start=row["start"], id=row["id"],
-    )
+from feedback.store.jsonl import read_label_lines, write_label_lines
+from feedback.store.records import (
+    HUMAN,
+    SYNTHETIC,
+    Demonstration,
+    Label,
+    Query,
+    Rating,
+    check_annotator_kind,
+    check_annotator_name,
+    check_seconds,
+    decode_segment,
+    encode_segment,
+)
+from feedback.store.sqlite import open_database
 
 
 class FeedbackStore:
@@ -238,21 +149,20 @@ class FeedbackStore:
     # ------------------------------------------------------------------ annotators and labels
     def _annotator(self, db: sqlite3.Connection, name: str, kind: str) -> int:
         check_annotator_name(name)
-        if kind not in ("teacher", "human"):
-            raise FeedbackError(f"annotator kind must be 'teacher' or 'human', not {kind!r}")
+        check_annotator_kind(kind)
         db.execute("INSERT OR IGNORE INTO annotators (name, kind, created) VALUES (?, ?, ?)",
                    (name, kind, time.time()))
         return db.execute("SELECT id FROM annotators WHERE name=?", (name,)).fetchone()[0]
 
     def add_label(self, query_id: int, answer: str, annotator: str, *,
-                  annotator_kind: str = "teacher", seconds: float = 0.0,
+                  annotator_kind: str = SYNTHETIC, seconds: float = 0.0,
                   kind: str = "compare") -> int:
         """Record one answer; it is on disk when this returns. Returns the label id."""
         return self.add_labels([(query_id, answer)], annotator, annotator_kind=annotator_kind,
                                seconds=seconds, kind=kind)[0]
 
     def add_labels(self, answers: Iterable[tuple[int, str]], annotator: str, *,
-                   annotator_kind: str = "teacher", seconds: float = 0.0,
+                   annotator_kind: str = SYNTHETIC, seconds: float = 0.0,
                    kind: str = "compare", created: float | None = None) -> list[int]:
         """Record ``(query_id, answer)`` pairs in one transaction; returns label ids."""
         answers = list(answers)
@@ -290,7 +200,7 @@ class FeedbackStore:
 
     # ------------------------------------------------------------------ ratings
     def add_rating(self, segment_id: str, rating: int | None, annotator: str, *,
-                   annotator_kind: str = "human", seconds: float = 0.0) -> int:
+                   annotator_kind: str = HUMAN, seconds: float = 0.0) -> int:
         """Record a 1-5 rating of a stored clip (None: skipped); on disk when this returns."""
         if rating is not None:
             try:
@@ -330,7 +240,7 @@ class FeedbackStore:
         def work(db: sqlite3.Connection) -> None:
             if db.execute("SELECT 1 FROM segments WHERE id=?", (segment.id,)).fetchone():
                 raise FeedbackError(f"segment {segment.id} is already in the store")
-            who = self._annotator(db, annotator, "human")
+            who = self._annotator(db, annotator, HUMAN)
             now = time.time()
             db.execute("INSERT INTO segments VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                        (segment.id, segment.env_id, segment.source, segment.episode,
@@ -347,18 +257,8 @@ class FeedbackStore:
 
     # ------------------------------------------------------------------ JSON Lines
     def export_labels(self, path: str | os.PathLike) -> int:
-        """Write every label as one JSON object per line; returns the count."""
-        labels = self.labels()
-        tmp = Path(str(path) + ".tmp")
-        with open(tmp, "w") as f:
-            for lab in labels:
-                f.write(json.dumps({
-                    "left": lab.left_id, "right": lab.right_id, "answer": lab.answer,
-                    "annotator": lab.annotator, "annotator_kind": lab.annotator_kind,
-                    "seconds": lab.seconds, "created": lab.created, "kind": lab.kind,
-                }) + "\n")
-        os.replace(tmp, path)
-        return len(labels)
+        """Write every label as one JSON object per line (atomically); returns the count."""
+        return write_label_lines(path, self.labels())
 
     def import_labels(self, path: str | os.PathLike) -> int:
         """Add labels from a JSON Lines export; all or nothing. Returns how many were new.

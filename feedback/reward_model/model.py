@@ -4,7 +4,7 @@ Each member is a small MLP r(s, a[, s']); a clip's predicted return is the sum o
 its steps, and P(left preferred) = sigmoid(R_left - R_right) (Christiano et al. 2017).
 All members train at once as batched matrix products, over whole mini-batches of pairs
 and steps: no Python loop over pairs. ``predict`` in the env loop uses a numpy copy of
-the weights with input and output normalisation folded in (:mod:`feedback.folded_ensemble`).
+the weights with input and output normalisation folded in (:mod:`feedback.reward_model.folded`).
 """
 
 from __future__ import annotations
@@ -20,19 +20,19 @@ import safetensors.torch
 import torch
 from gymnasium import spaces
 
+from feedback.answers import ANSWERS, EQUAL, LEFT, RIGHT, SKIP
 from feedback.errors import FeedbackError, ModelCardError, check_count
-from feedback.evaluation import agreement, heldout_mask, labels_hash
-from feedback.features import FeatureSpec, space_from_json, space_to_json
-from feedback.folded_ensemble import FoldedEnsemble
-from feedback.model_files import (
+from feedback.reward_model.evaluation import agreement, heldout_mask, labels_hash
+from feedback.reward_model.features import FeatureSpec, space_from_json, space_to_json
+from feedback.reward_model.files import (
     FORMAT,
     FORMAT_VERSION,
     check_card_fits,
     read_model,
     write_model,
 )
+from feedback.reward_model.folded import FoldedEnsemble
 from feedback.segments import Segment, stack
-from feedback.teachers import EQUAL, LEFT, RIGHT, SKIP
 
 TARGETS = {LEFT: 1.0, RIGHT: 0.0, EQUAL: 0.5}  # P(left preferred)
 
@@ -73,7 +73,7 @@ class RewardModel:
         seed: int | None = 0,
     ) -> None:
         self.env_id = env_id
-        self.spec = FeatureSpec(observation_space, action_space, use_next_obs)
+        self.feature_spec = FeatureSpec(observation_space, action_space, use_next_obs)
         self.ensemble_size = check_count("ensemble size", ensemble_size, 1)
         self.hidden_sizes = [check_count("hidden size", h, 1) for h in hidden_sizes]
         if not self.hidden_sizes:
@@ -83,16 +83,16 @@ class RewardModel:
         self.labels_hash = ""
         self.metrics: dict[str, float | None] = {}
         generator = torch.Generator().manual_seed(0 if seed is None else seed)
-        sizes = [self.spec.dim, *self.hidden_sizes, 1]
-        self.weights, self.biases = [], []
+        sizes = [self.feature_spec.dim, *self.hidden_sizes, 1]
+        self.layer_weights, self.layer_biases = [], []
         for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
             bound = 1.0 / fan_in**0.5  # nn.Linear's default initialisation, per member
             w = (torch.rand(self.ensemble_size, fan_in, fan_out, generator=generator) * 2 - 1)
             b = (torch.rand(self.ensemble_size, 1, fan_out, generator=generator) * 2 - 1)
-            self.weights.append((w * bound).to(self.device).requires_grad_())
-            self.biases.append((b * bound).to(self.device).requires_grad_())
-        self.feature_mean = torch.zeros(self.spec.dim, device=self.device)
-        self.feature_std = torch.ones(self.spec.dim, device=self.device)
+            self.layer_weights.append((w * bound).to(self.device).requires_grad_())
+            self.layer_biases.append((b * bound).to(self.device).requires_grad_())
+        self.feature_mean = torch.zeros(self.feature_spec.dim, device=self.device)
+        self.feature_std = torch.ones(self.feature_spec.dim, device=self.device)
         self.output_mean, self.output_std = 0.0, 1.0
         self.optimizer = torch.optim.AdamW(
             self.parameters(), lr=learning_rate, weight_decay=weight_decay
@@ -102,21 +102,26 @@ class RewardModel:
 
     @property
     def observation_space(self) -> spaces.Space:
-        return self.spec.observation_space
+        return self.feature_spec.observation_space
 
     @property
     def action_space(self) -> spaces.Space:
-        return self.spec.action_space
+        return self.feature_spec.action_space
+
+    @property
+    def use_next_obs(self) -> bool:
+        """Whether :meth:`predict` reads next observations."""
+        return self.feature_spec.use_next_obs
 
     def parameters(self) -> list[torch.Tensor]:
-        return [*self.weights, *self.biases]
+        return [*self.layer_weights, *self.layer_biases]
 
     # ------------------------------------------------------------------ torch path
     def _members(self, features: torch.Tensor) -> torch.Tensor:
         """Per-member rewards of features ``(M, n, dim)`` -> ``(M, n)``."""
         h = (features - self.feature_mean) / self.feature_std
-        last = len(self.weights) - 1
-        for k, (w, b) in enumerate(zip(self.weights, self.biases)):
+        last = len(self.layer_weights) - 1
+        for k, (w, b) in enumerate(zip(self.layer_weights, self.layer_biases)):
             h = torch.baddbmm(b, h, w)
             if k < last:
                 h = torch.relu(h)
@@ -129,13 +134,13 @@ class RewardModel:
             array = stack(segments, name)
             return array.reshape(-1, *array.shape[2:])
 
-        next_obs = merged("next_obs") if self.spec.use_next_obs else None
+        next_obs = merged("next_obs") if self.feature_spec.use_next_obs else None
         return merged("obs"), merged("acts"), next_obs
 
     def _segment_features(self, segments: Sequence[Segment]) -> torch.Tensor:
         n, steps = len(segments), len(segments[0])
         obs, acts, next_obs = self._transitions(segments)
-        flat = self.spec.encode(obs, acts, next_obs)
+        flat = self.feature_spec.encode(obs, acts, next_obs)
         return torch.from_numpy(flat.reshape(n, steps, -1)).to(self.device)
 
     def member_returns(self, segments: Sequence[Segment]) -> np.ndarray:
@@ -173,7 +178,7 @@ class RewardModel:
         pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
         if len(pairs) != len(answers):
             raise FeedbackError(f"{len(pairs)} pairs but {len(answers)} answers")
-        unknown = set(answers) - {LEFT, RIGHT, EQUAL, SKIP}
+        unknown = set(answers) - set(ANSWERS)
         if unknown:
             raise FeedbackError(f"unknown answers {sorted(unknown)}; use left/right/equal/skip")
         weights = np.ones(len(pairs)) if weights is None else np.asarray(weights, np.float64)
@@ -258,9 +263,9 @@ class RewardModel:
         """Rebuild the float32 numpy forward pass :meth:`predict` uses (after a fit or load)."""
         with torch.no_grad():
             self._folded = FoldedEnsemble(
-                self.spec,
-                [w.detach().cpu().double().numpy() for w in self.weights],
-                [b.detach().cpu().double().numpy()[:, 0, :] for b in self.biases],
+                self.feature_spec,
+                [w.detach().cpu().double().numpy() for w in self.layer_weights],
+                [b.detach().cpu().double().numpy()[:, 0, :] for b in self.layer_biases],
                 self.feature_mean.cpu().double().numpy(),
                 self.feature_std.cpu().double().numpy(),
                 self.output_mean,
@@ -273,7 +278,7 @@ class RewardModel:
         """Normalised ensemble-mean reward of a batch of ``n`` transitions: ``(n,)``.
 
         The first axis of each input is the batch (a single transition is a batch of 1).
-        Runs on the CPU in numpy whatever ``device`` is (see :mod:`feedback.folded_ensemble`).
+        Runs on the CPU in numpy whatever ``device`` is (see :mod:`feedback.reward_model.folded`).
         """
         return self._folded(obs, acts, next_obs)
 
@@ -304,7 +309,7 @@ class RewardModel:
             "env_id": self.env_id,
             "observation_space": space_to_json(self.observation_space),
             "action_space": space_to_json(self.action_space),
-            "use_next_obs": self.spec.use_next_obs,
+            "use_next_obs": self.feature_spec.use_next_obs,
             "ensemble_size": self.ensemble_size,
             "hidden_sizes": self.hidden_sizes,
             "label_count": self.label_count,
@@ -316,8 +321,8 @@ class RewardModel:
 
     def save(self, directory: str | os.PathLike) -> Path:
         """Write ``weights.safetensors`` and ``card.json`` into ``directory``."""
-        tensors = {f"weight.{k}": w.detach() for k, w in enumerate(self.weights)}
-        tensors |= {f"bias.{k}": b.detach() for k, b in enumerate(self.biases)}
+        tensors = {f"weight.{k}": w.detach() for k, w in enumerate(self.layer_weights)}
+        tensors |= {f"bias.{k}": b.detach() for k, b in enumerate(self.layer_biases)}
         tensors |= {"feature_mean": self.feature_mean, "feature_std": self.feature_std}
         return write_model(
             directory,
@@ -349,7 +354,7 @@ class RewardModel:
         )
         try:
             with torch.no_grad():
-                for k, (w, b) in enumerate(zip(model.weights, model.biases)):
+                for k, (w, b) in enumerate(zip(model.layer_weights, model.layer_biases)):
                     w.copy_(tensors[f"weight.{k}"])
                     b.copy_(tensors[f"bias.{k}"])
                 model.feature_mean = tensors["feature_mean"].to(model.device)

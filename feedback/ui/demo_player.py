@@ -1,6 +1,6 @@
 """Demonstration player (pygame): a person acts in an env with the keyboard.
 
-Like :mod:`feedback.viewer`, the player knows nothing of the domains: its
+Like :mod:`feedback.ui.viewer`, the player knows nothing of the domains: its
 :class:`DemoSource` says which keys do what, turns a key into an action, steps the env
 and stores what the person did; the player shows the :class:`Scene` it gets back and
 passes keys on. Two paces:
@@ -25,7 +25,7 @@ import numpy as np
 os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 import pygame  # noqa: E402
 
-from feedback.viewer import BG, DIM, FG, LOOP_HZ, MARGIN  # noqa: E402
+from feedback.ui.viewer import BG, DIM, FG, LOOP_HZ, MARGIN  # noqa: E402
 
 QUIT_KEYS = ("q", "escape")
 

@@ -1,6 +1,6 @@
 """Demonstrations (``--mode demo``): a person acts in a driving or recommendation env.
 
-:class:`DemoSession` is the :class:`~feedback.demo_player.DemoSource` of the player: it
+:class:`DemoSession` is the :class:`~feedback.ui.demo_player.DemoSource` of the player: it
 steps one of our envs with the actions the person's keys stand for, and every
 ``segment_length`` steps of one episode become a segment of source ``"demo"``, stored as
 a demonstration (committed before the next step shows). Segments never cross episodes:
@@ -24,13 +24,13 @@ from __future__ import annotations
 import gymnasium as gym
 import numpy as np
 
-from feedback.demo_player import Scene
 from feedback.errors import FeedbackError
 from feedback.segments import DEFAULT_SEGMENT_LENGTH
 from feedback.store import FeedbackStore
+from feedback.ui.demo_player import Scene
 from rlhf_envs.clips import RENDER_STATE, REWARD_TERMS, TRUE_REWARD
 from rlhf_envs.registration import ENVS, env_name, make_clip_renderer
-from rlhf_envs.segment_recorder import steps_to_segment
+from rlhf_envs.sb3.segment_recorder import steps_to_segment
 
 DEMO_DOMAINS = ("driving", "recommendation")
 _LANE_KEYS = {"left": "LANE_LEFT", "right": "LANE_RIGHT", "up": "FASTER", "down": "SLOWER"}
@@ -120,8 +120,7 @@ class DemoSession:
         self.store, self.env_id, self.annotator = store, env_id, annotator
         self.planned, self.recorded = planned, 0
         self.segment_length = segment_length
-        self.env = gym.make(env_id, **(env_kwargs or {}))
-        self.env.get_wrapper_attr("defer_reward")()  # no reward model: quiet, not shown
+        self.env = gym.make(env_id, warn_without_model=False, **(env_kwargs or {}))
         domain = ENVS[name][0]
         self.controller = (DrivingControls if domain == "driving" else SlateControls)(self.env)
         self.controls, self.step_seconds = self.controller.controls, self.controller.step_seconds

@@ -22,9 +22,8 @@ import numpy as np
 os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 import pygame  # noqa: E402
 
-from feedback.teachers import ANSWERS  # noqa: E402  (to a pair)
+from feedback.answers import ANSWERS, RATINGS  # noqa: E402
 
-RATINGS = ("1", "2", "3", "4", "5")  # to a single clip, 5 best; "skip" too
 KEY_HELP = ("← / A: A better   → / D: B better   ↓ / =: equal   S: skip   Space: replay   "
             "U: undo   + / -: speed   Q / Esc: quit")
 RATE_HELP = ("1-5: rate (5 = best)   S: skip   Space: replay   U: undo   + / -: speed   "

@@ -1,11 +1,13 @@
 """Labeling sessions: what the viewer asks, drawn ahead in a background thread, and where
 the answers go.
 
-A session is the viewer's :class:`~feedback.viewer.PairSource`. A background thread
-takes the next questions from the store (or makes new ones from fresh clips) and renders
-their frames while the person watches, so the next question shows as soon as an answer
-is given. Every answer is committed to the store before the next question shows, and a
-session started again on the same store resumes with what is still unanswered.
+A session is the viewer's :class:`~feedback.ui.viewer.PairSource`. A background thread
+takes the next questions from the store (or makes new ones from fresh segments) and
+draws their clips while the person watches, so the next question shows as soon as an
+answer is given. How a segment becomes frames is the caller's: a ``make_renderer``
+(e.g. ``rlhf_envs``' clip renderers) is handed in and called in that thread. Every
+answer is committed to the store before the next question shows, and a session started
+again on the same store resumes with what is still unanswered.
 
 - :class:`CompareSession` (``--mode compare``): pairs of clips; a share of earlier pairs
   comes back with sides swapped, which measures the annotator's self-consistency.
@@ -17,21 +19,34 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Callable, Iterator
-from typing import Literal
+from typing import Literal, Protocol
 
 import numpy as np
 
+from feedback.answers import RATINGS
 from feedback.errors import FeedbackError
 from feedback.queries import select_pairs
 from feedback.segments import Segment
-from feedback.store import FeedbackStore, Query
-from feedback.viewer import RATINGS, Pair
-from rlhf_envs.registration import make_clip_renderer
+from feedback.store import HUMAN, FeedbackStore, Query
+from feedback.ui.viewer import Pair
 
 UNDO_DEPTH = 20  # answers that can be taken back, newest first
 FRUITLESS_ROLLOUTS = 3  # fresh rollouts in a row that give nothing new end a session
 
-MakeSegments = Callable[[int], list[Segment]]  # seed -> fresh clips
+MakeSegments = Callable[[int], list[Segment]]  # seed -> fresh segments
+
+
+class FrameRenderer(Protocol):
+    """Draws a segment's clip: ``(T, H, W, 3)`` uint8 frames."""
+
+    def frames(self, segment: Segment) -> np.ndarray:
+        """The frames of ``segment``."""
+
+    def close(self) -> None:
+        """Free what drawing holds (GL contexts, windows)."""
+
+
+MakeRenderer = Callable[[int], FrameRenderer]  # clip size in pixels -> a renderer
 
 
 class PreparedSession:
@@ -43,10 +58,11 @@ class PreparedSession:
     """
 
     def __init__(self, store: FeedbackStore, env_id: str, annotator: str, planned: int, *,
-                 make_segments: MakeSegments | None = None, clip_size: int = 128,
-                 lookahead: int = 2, seed: int = 0) -> None:
+                 make_renderer: MakeRenderer, make_segments: MakeSegments | None = None,
+                 clip_size: int = 128, lookahead: int = 2, seed: int = 0) -> None:
         self.store, self.env_id, self.annotator = store, env_id, annotator
         self.planned, self.answered = planned, 0
+        self._make_renderer = make_renderer
         self._make_segments = make_segments
         self._clip_size = clip_size
         self._rng = np.random.default_rng(seed)
@@ -102,7 +118,7 @@ class PreparedSession:
     def _prepare(self) -> None:
         renderer = None
         try:
-            renderer = make_clip_renderer(self.env_id, self._clip_size, self._clip_size)
+            renderer = self._make_renderer(self._clip_size)  # here: GL contexts are per thread
             for key, ids in self._items():
                 frames = [renderer.frames(s) for s in self.store.get_segments(ids)]
                 self._hand_over(Pair(key, frames[0], frames[1] if len(frames) > 1 else None))
@@ -222,7 +238,7 @@ class CompareSession(PreparedSession):
         return bool(pairs) and bool(self.store.add_queries(pairs, strategy="uniform"))
 
     def _record(self, key: int, answer: str, seconds: float) -> int:
-        label = self.store.add_label(key, answer, self.annotator, annotator_kind="human",
+        label = self.store.add_label(key, answer, self.annotator, annotator_kind=HUMAN,
                                      seconds=seconds)
         if key in self._served and self._served[key].strategy != "repeat":
             self._answered.append(self._served[key])

@@ -1,12 +1,22 @@
-"""Reading labels exported as JSON Lines, checked line by line before anything is stored."""
+"""Labels as JSON Lines: written atomically, read back checked line by line before
+anything is stored.
+
+Exports of stores before schema version 3 call synthetic annotators ``teacher``; they
+are read as ``synthetic``.
+"""
 
 from __future__ import annotations
 
 import json
 import os
+from collections.abc import Sequence
 
+from feedback.answers import ANSWERS
 from feedback.errors import FeedbackError
-from feedback.teachers import ANSWERS
+from feedback.files import write_text
+from feedback.store.records import SYNTHETIC, Label, check_annotator_kind
+
+LEGACY_KINDS = {"teacher": SYNTHETIC}  # the kind's name before schema version 3
 
 FIELDS = {
     "left": str, "right": str, "answer": str, "annotator": str, "annotator_kind": str,
@@ -39,5 +49,20 @@ def read_label_lines(path: str | os.PathLike) -> list[tuple[int, dict]]:
                 raise FeedbackError(f"{path}:{number}: missing or bad field {field!r}")
         if record["answer"] not in ANSWERS:
             raise FeedbackError(f"{path}:{number}: unknown answer {record['answer']!r}")
+        kind = LEGACY_KINDS.get(record["annotator_kind"], record["annotator_kind"])
+        try:
+            record["annotator_kind"] = check_annotator_kind(kind)
+        except FeedbackError as err:
+            raise FeedbackError(f"{path}:{number}: {err}") from None
         records.append((number, record))
     return records
+
+
+def write_label_lines(path: str | os.PathLike, labels: Sequence[Label]) -> int:
+    """Write ``labels`` to ``path``, one JSON object per line, atomically; return the count."""
+    write_text(path, "".join(json.dumps({
+        "left": lab.left_id, "right": lab.right_id, "answer": lab.answer,
+        "annotator": lab.annotator, "annotator_kind": lab.annotator_kind,
+        "seconds": lab.seconds, "created": lab.created, "kind": lab.kind,
+    }) + "\n" for lab in labels))
+    return len(labels)

@@ -7,8 +7,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from feedback.answers import LEFT, RIGHT
 from feedback.segments import Segment
-from feedback.teachers import LEFT, RIGHT
 
 
 def labels_hash(segments: Sequence[Segment], pairs: np.ndarray, answers: Sequence[str]) -> str:

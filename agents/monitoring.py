@@ -1,0 +1,42 @@
+"""What the loop watches each iteration: agreement, learned against true return, and
+reward hacking (the learned return rising while the true return falls)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+HACKING_WINDOW = 3  # iterations: the learned return rose twice while the true return fell
+
+
+@dataclass
+class IterationRecord:
+    """One iteration's figures, as ``history.json`` and TensorBoard (``rlhf/*``) keep them."""
+
+    iteration: int
+    timesteps: int
+    labels: int
+    heldout_agreement: float | None  # of the reward model, on labels it never trained on
+    return_correlation: float | None  # Pearson r of learned and true segment returns
+    true_return_mean: float | None  # of the agent's recent episodes
+    true_segment_return_mean: float | None
+    learned_return_mean: float | None
+
+
+def correlation(a: np.ndarray, b: np.ndarray) -> float | None:
+    """Pearson r of two series, or None where it means nothing (too short or constant)."""
+    if len(a) < 3 or np.std(a) < 1e-12 or np.std(b) < 1e-12:
+        return None
+    return float(np.corrcoef(a, b)[0, 1])
+
+
+def reward_hacking(history: list[dict]) -> bool:
+    """Learned return rose while true return fell, over the last two iterations."""
+    if len(history) < HACKING_WINDOW:
+        return False
+    learned = [h["learned_return_mean"] for h in history[-HACKING_WINDOW:]]
+    true = [h["true_segment_return_mean"] for h in history[-HACKING_WINDOW:]]
+    if None in learned or None in true:
+        return False
+    return learned[0] < learned[1] < learned[2] and true[0] > true[1] > true[2]

@@ -1,0 +1,11 @@
+"""The reward model: an ensemble of small MLPs fitted with a Bradley-Terry loss.
+
+:mod:`.model` holds :class:`RewardModel` (fitting in torch); :mod:`.folded` its numpy
+forward pass for the env loop; :mod:`.features` the inputs it reads from gymnasium
+spaces; :mod:`.files` its files (safetensors plus a JSON card); :mod:`.evaluation` the
+held-out split and agreement.
+"""
+
+from feedback.reward_model.model import FitReport, RewardModel
+
+__all__ = ["FitReport", "RewardModel"]

@@ -1,0 +1,121 @@
+"""What a feedback store holds: its records, the checks of what goes in, and the
+segment codec (safetensors bytes, never pickle)."""
+
+from __future__ import annotations
+
+import math
+import sqlite3
+from dataclasses import dataclass
+
+import numpy as np
+import safetensors.numpy
+
+from feedback.errors import FeedbackError
+from feedback.segments import Segment
+
+SYNTHETIC, HUMAN = "synthetic", "human"
+ANNOTATOR_KINDS = (SYNTHETIC, HUMAN)  # a synthetic teacher, or a person
+MAX_NAME_LENGTH = 64
+
+
+@dataclass(frozen=True)
+class Query:
+    """A pair of stored segments to compare."""
+
+    id: int
+    left_id: str
+    right_id: str
+    strategy: str
+    iteration: int
+
+
+@dataclass(frozen=True)
+class Label:
+    """One answer to a query, by a synthetic teacher or a person (``annotator_kind``)."""
+
+    id: int
+    query_id: int
+    left_id: str
+    right_id: str
+    answer: str
+    annotator: str
+    annotator_kind: str
+    seconds: float
+    created: float
+    kind: str
+
+
+@dataclass(frozen=True)
+class Rating:
+    """A person's 1-5 rating of one clip (``rating`` None: skipped)."""
+
+    id: int
+    segment_id: str
+    rating: int | None
+    annotator: str
+    annotator_kind: str
+    seconds: float
+    created: float
+
+
+@dataclass(frozen=True)
+class Demonstration:
+    """A segment a person acted out themselves (the env's keys, in ``--mode demo``)."""
+
+    segment_id: str
+    annotator: str
+    created: float
+
+
+def check_annotator_kind(kind: str) -> str:
+    """Annotator kinds are ``synthetic`` (a teacher that sees the true reward) or ``human``."""
+    if kind not in ANNOTATOR_KINDS:
+        raise FeedbackError(f"annotator kind must be {' or '.join(map(repr, ANNOTATOR_KINDS))}, "
+                            f"not {kind!r}")
+    return kind
+
+
+def check_seconds(seconds: float) -> float:
+    """How long a person took: a finite number of seconds, at least 0."""
+    try:
+        value = float(seconds)
+    except (TypeError, ValueError):
+        value = float("nan")
+    if not (math.isfinite(value) and value >= 0):
+        raise FeedbackError(f"seconds must be a finite number of at least 0, not {seconds!r}")
+    return value
+
+
+def check_annotator_name(name: str) -> str:
+    """Annotator names are 1-64 printable characters (they end up in reports and logs)."""
+    if not isinstance(name, str) or not name.strip():
+        raise FeedbackError("annotator name must not be empty")
+    if len(name) > MAX_NAME_LENGTH:
+        raise FeedbackError(f"annotator name is longer than {MAX_NAME_LENGTH} characters")
+    if not name.isprintable():
+        raise FeedbackError(f"annotator name {name!r} contains control characters")
+    return name
+
+
+def encode_segment(segment: Segment) -> bytes:
+    """Segment arrays as safetensors bytes (no pickle)."""
+    arrays = {
+        "obs": segment.obs, "acts": segment.acts, "next_obs": segment.next_obs,
+        "true_rewards": segment.true_rewards,
+    }
+    arrays |= {f"reward_terms.{k}": v for k, v in segment.reward_terms.items()}
+    if segment.render_states is not None:
+        arrays["render_states"] = segment.render_states
+    return safetensors.numpy.save({k: np.ascontiguousarray(v) for k, v in arrays.items()})
+
+
+def decode_segment(row: sqlite3.Row) -> Segment:
+    """The segment of a ``segments`` row (its ``arrays`` column decoded)."""
+    arrays = safetensors.numpy.load(row["arrays"])
+    terms = {k.split(".", 1)[1]: v for k, v in arrays.items() if k.startswith("reward_terms.")}
+    return Segment(
+        obs=arrays["obs"], acts=arrays["acts"], next_obs=arrays["next_obs"],
+        true_rewards=arrays["true_rewards"], reward_terms=terms,
+        render_states=arrays.get("render_states"), env_id=row["env_id"],
+        source=row["source"], episode=row["episode"], start=row["start"], id=row["id"],
+    )

@@ -1,0 +1,5 @@
+"""What a person sees: the pygame viewer (:mod:`.viewer`), the demonstration player
+(:mod:`.demo_player`) and the labeling sessions that feed them (:mod:`.sessions`).
+
+Importing this package does not import pygame; its modules do.
+"""
