@@ -111,11 +111,12 @@ class RunConfig:
     device: str = option("auto", f"where torch runs: {', '.join(DEVICES)}",
                          check=one_of(DEVICES, "device"))
     out: Path = option(Path("runs/latest"), "run directory: metrics.json, report.md, "
-                                            "policy.zip, feedback.db, ...")
+                                            "policy.zip, feedback.db, ...", check=Path)
     true_reward: bool = option(False, "train the same agent on the hidden task reward "
                                       "(the baseline)")
     baseline: Path | None = option(None, "a --true-reward run directory; its return gives "
-                                         "the normalised score", type=Path)
+                                         "the normalised score", type=Path,
+                                   check=lambda value: None if value is None else Path(value))
     resume: bool = option(False, "go on from the last checkpoint in --out (no label is asked "
                                  "twice)")
     progress: bool = option(True, "no progress bar", flag="--no-progress")

@@ -34,6 +34,13 @@ def train(argv, capsys):
     (["--env", "Reacher-v0", "--labels", "0"], "--labels 0 leaves nothing to learn"),
     (["--env", "Reacher-v0", "--iterations", "0"], "--iterations must be at least 1, got 0"),
     (["--env", "Reacher-v0", "--n-envs", "-2"], "--n-envs must be at least 1, got -2"),
+    (["--env", "Reacher-v0", "--timesteps", "0"], "--timesteps must be at least 1, got 0"),
+    (["--env", "Reacher-v0", "--timesteps", "100"],
+     "--timesteps 100 is less than this run can train: at least 16384 (8 iterations of PPO "
+     "rollouts of 2048 steps (n_steps 256 x 8 envs)"),
+    (["--env", "Reacher-v0", "--timesteps", "100000"], "use 98304 or 100352"),
+    (["--env", "Reacher-v0", "--algo", "sac", "--timesteps", "5"], "at least 8 (8 iterations"),
+    (["--env", "Reacher-v0", "--query-strategy", "psychic"], "unknown query strategy"),
 ])
 def test_bad_input_is_one_line_and_exit_2(argv, message, capsys, tmp_path):
     code, err = train([*argv, "--out", str(tmp_path / "run")], capsys)
@@ -62,6 +69,7 @@ def test_sac_runs_end_to_end_and_relabels_its_replay_buffer(tmp_path):
     metrics = run(RunConfig(env_id="Reacher-v0", algo="sac", labels=30, timesteps=1_200,
                             iterations=2, n_envs=2, out=out, progress=False))
     assert metrics["labels_used"] == 30 and metrics["algo"] == "sac"
+    assert metrics["timesteps"] == 1_200  # SAC learns step by step: exactly as asked
     for name in ("metrics.json", "report.md", "policy.zip", "feedback.db", "rollout.mp4",
                  "reward_model/card.json", "returns.png"):
         assert (out / name).exists(), name
@@ -114,6 +122,11 @@ def test_sigkill_then_resume_finishes_without_asking_twice(tmp_path):
         asked = store.asked_pairs()
     assert not pairs  # every query answered
     assert len(labels) == len({lab.query_id for lab in labels}) == len(asked) == 60
+    assert metrics["timesteps"] == 16384  # exactly what was asked, across the kill
+    # PPO's reward normalisation went on from the checkpoint's statistics (it counts every
+    # step once: 2,000 random ones, then the agent's), and was saved with the run.
+    scale = json.loads((out / "reward_normalization.json").read_text())
+    assert scale["count"] == pytest.approx(2_000 + 16_384)
 
 
 def test_reward_hacking_is_learned_up_true_down_over_two_iterations():
