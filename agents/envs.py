@@ -41,8 +41,10 @@ def evaluate(
     env_kwargs: dict | None = None,
     keep_states: bool = False,
 ) -> tuple[list[float], np.ndarray | None]:
-    """True returns of ``episodes`` episodes of ``agent`` (deterministic), or of a random
-    policy when ``agent`` is None; with ``keep_states``, the first episode's render states.
+    """True returns of ``episodes`` episodes of ``agent``, and optionally its render states.
+
+    The agent acts deterministically; with ``agent`` None a random policy acts. With
+    ``keep_states``, the first episode's render states come back too (else None).
     """
     env = gym.make(env_id, warn_without_model=False, **(env_kwargs or {}))  # true reward only
     env.action_space.seed(seed)

@@ -1,5 +1,7 @@
-"""What the loop watches each iteration: agreement, learned against true return, and
-reward hacking (the learned return rising while the true return falls)."""
+"""What the loop watches each iteration: agreement, learned against true return, hacking.
+
+Reward hacking shows as the learned return rising while the true return falls.
+"""
 
 from __future__ import annotations
 

@@ -45,8 +45,10 @@ def prepare_out(out: Path, resume: bool) -> Path:
 
 
 def checkpoint_dir(out: Path) -> Path:
-    """The checkpoint to resume from: ``checkpoint``, or what a crash in mid-swap left
-    (a complete ``checkpoint.new``, else ``checkpoint.old``)."""
+    """The checkpoint to resume from: ``checkpoint``, or what a crash in mid-swap left.
+
+    After such a crash it is a complete ``checkpoint.new``, else ``checkpoint.old``.
+    """
     return find_complete(out / CHECKPOINT, STATE_FILE) or out / CHECKPOINT
 
 
@@ -69,8 +71,11 @@ def save_checkpoint(out: Path, agent: BaseAlgorithm, model: RewardModel | None, 
 def write_outputs(config: RunConfig, out: Path, state: LoopState, model: RewardModel | None,
                   counts: dict[str, int], returns: list[float], render_states: np.ndarray | None,
                   agent: BaseAlgorithm, normalizer: ReturnNormalizer | None) -> dict:
-    """metrics.json, history.json, the reward's normalisation, report.md with plots,
-    rollout.mp4; returns the metrics."""
+    """Write the run's final outputs into ``out``; return the metrics.
+
+    The outputs: metrics.json, history.json, the reward's normalisation (if normalised),
+    report.md with its plots, and rollout.mp4 (if render states were kept).
+    """
     baseline = None
     if config.baseline is not None:  # checked to exist before the run started
         baseline = json.loads((Path(config.baseline) / "metrics.json").read_text())

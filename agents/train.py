@@ -1,6 +1,6 @@
-"""``python -m agents.train``: train an agent on a learned (or the true) reward.
+r"""``python -m agents.train``: train an agent on a learned (or the true) reward.
 
-    python -m agents.train --env Reacher-v0 --algo ppo --teacher oracle --labels 200 \\
+    python -m agents.train --env Reacher-v0 --algo ppo --teacher oracle --labels 200 \
         --timesteps 98304 --out runs/reacher
 
 Every option, its default and its check live in :class:`agents.config.RunConfig`. Bad

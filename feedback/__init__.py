@@ -1,8 +1,8 @@
-"""Domain-agnostic preference learning: segments, teachers, queries, the reward model,
-the feedback store and the labeling UI. It imports neither ``rlhf_envs`` nor ``agents``.
+"""Domain-agnostic preference learning; it imports neither ``rlhf_envs`` nor ``agents``.
 
-The public names below are imported on first use, so ``import feedback.segments`` does
-not pay for torch or SQLite::
+Segments, teachers, queries, the reward model, the feedback store and the labeling UI. The
+public names below are imported on first use, so ``import feedback.segments`` does not pay
+for torch or SQLite::
 
     from feedback import FeedbackStore, RewardModel, Segment, make_teacher
 """

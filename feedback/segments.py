@@ -22,7 +22,7 @@ DEFAULT_SEGMENT_LENGTH = 50
 
 @dataclass
 class Segment:
-    """A clip of ``len(self)`` consecutive steps of one episode.
+    """A slice of ``len(self)`` consecutive steps of one episode.
 
     Arrays have the step as their first axis. ``render_states`` is optional (``None``
     when nothing can re-draw the clip). ``source`` says where it came from (``"random"``,
@@ -59,7 +59,7 @@ class Segment:
 
     @property
     def true_return(self) -> float:
-        """Sum of the hidden task reward over the clip."""
+        """Sum of the hidden task reward over the segment."""
         return float(self.true_rewards.sum())
 
 
@@ -152,6 +152,7 @@ class SegmentBuffer:
 
     @property
     def segments(self) -> list[Segment]:
+        """The buffer's segments as a new list, oldest first."""
         return list(self._segments)
 
     def sample_pairs(self, n: int, rng: np.random.Generator) -> np.ndarray:

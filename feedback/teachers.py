@@ -1,22 +1,22 @@
-"""Synthetic teachers: answer clip comparisons from the hidden task reward.
+"""Synthetic teachers: answer segment comparisons from the hidden task reward.
 
 The noise models and parameter names follow B-Pref (Lee et al. 2021, "B-Pref:
 Benchmarking Preference-Based Reinforcement Learning"):
 
 - ``beta``: rationality of a Bradley-Terry teacher, P(right) = sigmoid(beta * (R_right -
   R_left)); ``inf`` answers deterministically (the oracle).
-- ``gamma``: myopia; step t of a T-step clip is weighted gamma**(T-1-t), so later steps
+- ``gamma``: myopia; step t of a T-step segment is weighted gamma**(T-1-t), so later steps
   count more.
 - ``eps_mistake``: probability of flipping the answer.
-- ``eps_skip``: no answer when both clips' returns lie in the bottom ``eps_skip`` share of
-  the return range.
+- ``eps_skip``: no answer when both segments' returns lie in the bottom ``eps_skip`` share
+  of the return range.
 - ``eps_equal``: answers ``equal`` when the returns differ by less than ``eps_equal``
   times the return range.
 
 B-Pref scales its thresholds by the mean segment return; that breaks for tasks whose
 returns are negative (Reacher), so the scale here is the range (max - min) of reference
 returns: those passed to :meth:`SyntheticTeacher.calibrate`, else the returns of the
-clips in the batch being answered.
+segments in the batch being answered.
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ class SyntheticTeacher:
         self._rng = np.random.default_rng(self.seed)
 
     def calibrate(self, returns: np.ndarray) -> None:
-        """Fix the return scale of the skip and equal thresholds (e.g. all buffer clips)."""
+        """Fix the return scale of the skip and equal thresholds (e.g. all buffer segments)."""
         self.reference_returns = np.asarray(returns, dtype=np.float64)
 
     def answer(self, left_rewards: np.ndarray, right_rewards: np.ndarray) -> list[str]:

@@ -2,16 +2,16 @@
 
 - *compare* labels are used as given, each weighted by its annotator's self-consistency
   (:func:`feedback.annotators.label_weights`);
-- *rate*: a person's 1-5 ratings become comparisons between clips that person rated
-  (the higher rating is preferred, equal ratings are "equal"). Each clip is paired with
-  the ``rating_neighbours`` clips the same person rated just before it, so the pairs
-  stay the same as ratings accumulate and people are only compared with themselves
+- *rate*: a person's 1-5 ratings become comparisons between segments that person rated
+  (the higher rating is preferred, equal ratings are "equal"). Each segment is paired
+  with the ``rating_neighbours`` segments the same person rated just before it, so the
+  pairs stay the same as ratings accumulate and people are only compared with themselves
   (one person's 4 is not another's);
-- *demo*: a person's demonstration is preferred over agent clips (``random`` or
+- *demo*: a person's demonstration is preferred over agent segments (``random`` or
   ``policy`` sources), ``pairs_per_demo`` of them per demonstration, drawn with a seed
   of the demonstration's position, so the choice is reproducible.
 
-The reward model needs clips of one length in a fit; pairs whose clips have another
+The reward model needs segments of one length in a fit; pairs whose segments have another
 length than ``segment_length`` are left out and counted in ``left_out``.
 """
 
@@ -38,13 +38,15 @@ class TrainingPairs:
     answers: list[str]
     weights: np.ndarray
     kinds: list[str]  # "compare", "rate" or "demo", per pair
-    left_out: int = 0  # pairs of clips of another length
+    left_out: int = 0  # pairs of segments of another length
     counts: dict[str, int] = field(default_factory=dict)  # pairs per kind
 
 
 def latest_ratings(ratings: list[Rating]) -> dict[str, dict[str, int]]:
-    """Per annotator, each clip's latest rating, in the order they were given; a clip
-    whose latest answer was a skip is left out."""
+    """Per annotator, each segment's latest rating, in the order the latest ones were given.
+
+    A segment whose latest answer was a skip is left out.
+    """
     latest: dict[str, dict[str, int]] = {}
     for r in ratings:  # in the order given (the store's: oldest first)
         mine = latest.setdefault(r.annotator, {})
@@ -55,8 +57,11 @@ def latest_ratings(ratings: list[Rating]) -> dict[str, dict[str, int]]:
 
 
 def rating_pairs(ratings: list[Rating], neighbours: int = 4) -> list[tuple[str, str, str]]:
-    """``(left_id, right_id, answer)`` from each person's ratings (see
-    :func:`latest_ratings`)."""
+    """``(left_id, right_id, answer)`` pairs from each person's ratings.
+
+    Each segment's latest rating (see :func:`latest_ratings`) is compared with those of
+    the ``neighbours`` segments the same person rated just before it.
+    """
     pairs = []
     for mine in latest_ratings(ratings).values():
         clips = list(mine.items())
@@ -70,7 +75,7 @@ def rating_pairs(ratings: list[Rating], neighbours: int = 4) -> list[tuple[str, 
 def demonstration_pairs(
     demonstrations: list[Demonstration], agent_ids: list[str], per_demo: int = 4
 ) -> list[tuple[str, str, str]]:
-    """``(demo_id, agent_clip_id, "left")``: each demonstration beats ``per_demo`` agent clips."""
+    """``(demo_id, agent_id, "left")``: each demonstration beats ``per_demo`` agent segments."""
     pairs = []
     for k, demo in enumerate(demonstrations):
         if not agent_ids:
@@ -90,12 +95,12 @@ def training_pairs(
 ) -> TrainingPairs:
     """All the store's feedback as labelled pairs, ready for :meth:`RewardModel.fit`.
 
-    ``segment_length`` (default: the length of the first labelled clip, else of the
-    first stored clip) is the one clip length kept.
+    ``segment_length`` (default: the length of the first labelled segment, else of the
+    first stored segment) is the one segment length kept.
     """
     lengths = store.segment_lengths()
     labels = store.labels()
-    if segment_length is None:  # the first labelled clip's, else the first stored clip's
+    if segment_length is None:  # the first labelled segment's, else the first stored one's
         first = labels[0].left_id if labels else next(iter(store.segment_sources()), None)
         segment_length = lengths.get(first)
     weights_of_labels = label_weights(labels)

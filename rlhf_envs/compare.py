@@ -44,6 +44,7 @@ MODES = ("compare", "rate", "demo")
 
 
 def parser() -> OneLineParser:
+    """The ``python -m rlhf_envs.compare`` parser (bad input: one line, exit code 2)."""
     p = OneLineParser(prog="python -m rlhf_envs.compare",
                       description="Give feedback on clips in a pygame window: compare, rate or "
                                   "demonstrate; every answer is stored before the next shows.")
@@ -74,7 +75,7 @@ def parser() -> OneLineParser:
 
 
 def _segment_length(args, store: FeedbackStore) -> int:
-    """--segment-length, or the length most of the store's clips have (a run's), or 50."""
+    """--segment-length, or the length most of the store's segments have (a run's), or 50."""
     if args.segment_length is not None:
         return args.segment_length
     lengths = list(store.segment_lengths().values())
@@ -118,7 +119,7 @@ def open_session(args: argparse.Namespace) -> PreparedSession | DemoSession:
             return DemoSession(store, env_id, args.annotator, args.pairs, segment_length=length,
                                seed=args.seed)
         make = None
-        if args.from_run is None:  # a run's store: only its own queries and clips
+        if args.from_run is None:  # a run's store: only its own queries and segments
             def make(offset: int) -> list[Segment]:
                 return rollout_segments(env_id, length * FRESH_ROLLOUT_SEGMENTS, length,
                                         args.seed + offset, policy=policy)

@@ -104,12 +104,14 @@ class DrivingEnv(gym.Wrapper, gym.utils.RecordConstructorArgs):
         self.action_space = env.action_space
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
+        """Reset highway-env; ``info`` gains the contract's keys (zero reward terms)."""
         obs, info = self.env.reset(seed=seed, options=options)
         terms = {key: 0.0 for key in info.get("rewards", {})}
         task_info(info, 0.0, terms, self.render_state())
         return obs, info
 
     def step(self, action: Any):
+        """Step highway-env; ``info`` gains the contract's keys (its ``rewards`` as terms)."""
         obs, reward, terminated, truncated, info = self.env.step(action)
         reward = float(reward)
         task_info(info, reward, info.get("rewards", {}), self.render_state())

@@ -55,6 +55,7 @@ def base_env(name: str, render_mode: str | None = None, **kwargs) -> gym.Env:
 
 
 def max_episode_steps(name: str) -> int | None:
+    """The step limit gymnasium registers for the MuJoCo task behind ``name``."""
     return gym.spec(_gymnasium_id(name)).max_episode_steps
 
 
@@ -70,10 +71,12 @@ class MujocoTask(gym.Wrapper):
         return np.concatenate([data.qpos, data.qvel])
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
+        """Reset the MuJoCo env; ``info`` gains the contract's keys (zero reward terms)."""
         obs, info = self.env.reset(seed=seed, options=options)
         return obs, task_info(info, 0.0, dict.fromkeys(self.terms, 0.0), self._render_state())
 
     def step(self, action):
+        """Step the MuJoCo env; ``info`` gains the contract's keys (its ``reward_*`` terms)."""
         obs, reward, terminated, truncated, info = self.env.step(action)
         terms = {k: info[f"reward_{k}"] for k in self.terms}
         return obs, reward, terminated, truncated, task_info(
@@ -111,6 +114,7 @@ class MujocoClipRenderer(ClipRenderer):
                 setattr(self._camera, key, value)
 
     def draw(self, render_state: np.ndarray) -> np.ndarray:
+        """One frame ``(height, width, 3)`` uint8 of the physics set to a (qpos, qvel) state."""
         nq, nv = self._model.nq, self._model.nv
         if render_state.shape != (nq + nv,):
             raise FeedbackError(
@@ -124,5 +128,6 @@ class MujocoClipRenderer(ClipRenderer):
         return self._renderer.render().copy()
 
     def close(self) -> None:
+        """Free the MuJoCo renderer and close the env it came from."""
         self._renderer.close()
         self._env.close()

@@ -107,8 +107,10 @@ class FoldedEnsemble:
         ]
 
     def _plan(self, n: int) -> _Plan:
-        """The buffers and views for a batch of ``n``; small batches (the env loop's)
-        reuse one plan per thread and size."""
+        """The buffers and views for a batch of ``n``.
+
+        Small batches (the env loop's) reuse one plan per thread and size.
+        """
         if n > SMALL_BATCH:
             return _Plan(self, n)
         plans = getattr(self._buffers, "plans", None)
@@ -146,9 +148,12 @@ class FoldedEnsemble:
 
 
 class _Plan:
-    """Buffers of one batch size: the input ``(n, Box dims + 1)`` with its last column
-    1 and a view per Box part; per layer an ``(n, M*H)`` array with its ``(M, n, H)``
-    view by member; and per hidden layer what it reads and writes."""
+    """Buffers of one batch size ``n``, and the views into them, made once.
+
+    The input ``(n, Box dims + 1)`` with its last column 1 and a view per Box part; per
+    layer an ``(n, M*H)`` array with its ``(M, n, H)`` view by member; and per hidden
+    layer what it reads and writes.
+    """
 
     def __init__(self, folded: FoldedEnsemble, n: int) -> None:
         self.x = np.empty((n, len(folded.dense_weight)), dtype=np.float32)

@@ -1,6 +1,6 @@
-"""Ensemble Bradley-Terry reward model learned from clip comparisons.
+"""Ensemble Bradley-Terry reward model learned from segment comparisons.
 
-Each member is a small MLP r(s, a[, s']); a clip's predicted return is the sum of r over
+Each member is a small MLP r(s, a[, s']); a segment's predicted return is the sum of r over
 its steps, and P(left preferred) = sigmoid(R_left - R_right) (Christiano et al. 2017).
 All members train at once as batched matrix products, over whole mini-batches of pairs
 and steps: no Python loop over pairs. ``predict`` in the env loop uses a numpy copy of
@@ -53,9 +53,16 @@ class FitReport:
 class RewardModel:
     """An ensemble of MLP reward functions for one env's spaces.
 
-    Parameters: ``ensemble_size`` members with ``hidden_sizes`` ReLU layers each;
-    ``use_next_obs`` adds the next observation to the inputs; ``device`` is where fitting
-    runs (``predict`` always runs on a CPU numpy copy).
+    :param observation_space: the env's observation space
+    :param action_space: the env's action space
+    :param env_id: the env the model is for, kept in its card ("" fits any env)
+    :param ensemble_size: how many members
+    :param hidden_sizes: the sizes of each member's ReLU hidden layers
+    :param use_next_obs: add the next observation to the inputs
+    :param learning_rate: AdamW's learning rate
+    :param weight_decay: AdamW's weight decay
+    :param device: where fitting runs (``predict`` always runs on a CPU numpy copy)
+    :param seed: seeds the initial weights and the order in which members see the pairs
     """
 
     def __init__(
@@ -102,10 +109,12 @@ class RewardModel:
 
     @property
     def observation_space(self) -> spaces.Space:
+        """The observation space the model reads."""
         return self.feature_spec.observation_space
 
     @property
     def action_space(self) -> spaces.Space:
+        """The action space the model reads."""
         return self.feature_spec.action_space
 
     @property
@@ -114,6 +123,7 @@ class RewardModel:
         return self.feature_spec.use_next_obs
 
     def parameters(self) -> list[torch.Tensor]:
+        """The tensors the optimizer trains: every layer's weights and biases, all members."""
         return [*self.layer_weights, *self.layer_biases]
 
     # ------------------------------------------------------------------ torch path
@@ -303,6 +313,12 @@ class RewardModel:
 
     # ------------------------------------------------------------------ files
     def card(self) -> dict:
+        """The model's JSON-able description, saved as ``card.json`` and checked on load.
+
+        It holds the format, env id, spaces, architecture, label count and hash, metrics
+        and output normalisation (:func:`~feedback.reward_model.files.write_model` adds the
+        weights' sha256).
+        """
         return {
             "format": FORMAT,
             "format_version": FORMAT_VERSION,

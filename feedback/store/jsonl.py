@@ -1,5 +1,4 @@
-"""Labels as JSON Lines: written atomically, read back checked line by line before
-anything is stored.
+"""Labels as JSON Lines: written atomically, checked line by line before anything is stored.
 
 Exports of stores before schema version 3 call synthetic annotators ``teacher``; they
 are read as ``synthetic``.

@@ -1,5 +1,7 @@
-"""What a feedback store holds: its records, the checks of what goes in, and the
-segment codec (safetensors bytes, never pickle)."""
+"""What a feedback store holds: its records, the checks of what goes in, the segment codec.
+
+Segments are encoded as safetensors bytes, never pickled.
+"""
 
 from __future__ import annotations
 
@@ -47,7 +49,7 @@ class Label:
 
 @dataclass(frozen=True)
 class Rating:
-    """A person's 1-5 rating of one clip (``rating`` None: skipped)."""
+    """A person's 1-5 rating of one stored segment (``rating`` None: skipped)."""
 
     id: int
     segment_id: str

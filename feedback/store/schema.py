@@ -6,7 +6,7 @@ applies the migrations it lacks, in one transaction (:mod:`feedback.store.sqlite
 Versions:
 
 1. segments, annotators, queries (pairs of segments) and labels (answers to them);
-2. adds ``ratings`` (1-5 per clip, NULL when the person skipped) and ``demonstrations``
+2. adds ``ratings`` (1-5 per segment, NULL when the person skipped) and ``demonstrations``
    (segments a person acted out, by whom);
 3. annotator kinds are ``synthetic`` and ``human`` (``teacher`` was the old name of
    ``synthetic``; old rows are renamed).

@@ -63,8 +63,11 @@ def open_database(path: Path) -> sqlite3.Connection:
 
 
 def _check_create_or_upgrade(db: sqlite3.Connection, where: str) -> None:
-    """Inside the caller's write transaction: refuse a file that is not ours or is newer,
-    create a new store, or apply the migrations an older one lacks (all or nothing)."""
+    """Check, create or upgrade the store, inside the caller's write transaction.
+
+    Refuses a file that is not ours or is newer, creates a new store, or applies the
+    migrations an older one lacks (all or nothing).
+    """
     app_id = db.execute("PRAGMA application_id").fetchone()[0]
     version = db.execute("PRAGMA user_version").fetchone()[0]
     tables = db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]

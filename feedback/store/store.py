@@ -46,6 +46,7 @@ class FeedbackStore:
         self._db = open_database(self.path)
 
     def close(self) -> None:
+        """Close the SQLite file (everything recorded is committed already)."""
         with self._lock:
             self._db.close()
 
@@ -99,6 +100,7 @@ class FeedbackStore:
         return [found[i] for i in ids]
 
     def segment_ids(self) -> list[str]:
+        """Ids of every stored segment, oldest first."""
         return [r[0] for r in self._query("SELECT id FROM segments ORDER BY rowid")]
 
     def segment_lengths(self) -> dict[str, int]:
@@ -106,11 +108,14 @@ class FeedbackStore:
         return dict(self._query("SELECT id, length FROM segments"))
 
     def segment_sources(self) -> dict[str, str]:
-        """Where every stored segment came from ("random", "policy", "demo", ...), by id,
-        oldest first."""
+        """Where every stored segment came from, by id, oldest first.
+
+        A source is "random", "policy", "demo", ...
+        """
         return dict(self._query("SELECT id, source FROM segments ORDER BY rowid"))
 
     def env_ids(self) -> set[str]:
+        """Every env id among the stored segments."""
         return {r[0] for r in self._query("SELECT DISTINCT env_id FROM segments")}
 
     # ------------------------------------------------------------------ queries
@@ -189,6 +194,7 @@ class FeedbackStore:
         self._transaction(lambda db: db.execute("DELETE FROM labels WHERE id=?", (label_id,)))
 
     def labels(self) -> list[Label]:
+        """Every label, with its query's pair and its annotator, oldest first."""
         rows = self._query(
             "SELECT l.id, l.query_id, q.left_id, q.right_id, l.answer, a.name, a.kind, "
             "l.seconds, l.created, l.kind FROM labels l JOIN queries q ON q.id = l.query_id "
@@ -196,12 +202,13 @@ class FeedbackStore:
         return [Label(*row) for row in rows]
 
     def label_count(self) -> int:
+        """How many labels the store holds."""
         return self._query("SELECT count(*) FROM labels")[0][0]
 
     # ------------------------------------------------------------------ ratings
     def add_rating(self, segment_id: str, rating: int | None, annotator: str, *,
                    annotator_kind: str = HUMAN, seconds: float = 0.0) -> int:
-        """Record a 1-5 rating of a stored clip (None: skipped); on disk when this returns."""
+        """Record a 1-5 rating of a stored segment (None: skipped); on disk when this returns."""
         if rating is not None:
             try:
                 rating = None if isinstance(rating, bool) else operator.index(rating)
@@ -227,6 +234,7 @@ class FeedbackStore:
         self._transaction(lambda db: db.execute("DELETE FROM ratings WHERE id=?", (rating_id,)))
 
     def ratings(self) -> list[Rating]:
+        """Every rating with its annotator, oldest first (skips included: ``rating`` None)."""
         rows = self._query(
             "SELECT r.id, r.segment_id, r.rating, a.name, a.kind, r.seconds, r.created "
             "FROM ratings r JOIN annotators a ON a.id = r.annotator_id ORDER BY r.id")
@@ -250,6 +258,7 @@ class FeedbackStore:
         self._transaction(work)
 
     def demonstrations(self) -> list[Demonstration]:
+        """Every demonstration and who acted it out, oldest first."""
         rows = self._query(
             "SELECT d.segment_id, a.name, d.created FROM demonstrations d "
             "JOIN annotators a ON a.id = d.annotator_id ORDER BY d.rowid")

@@ -49,8 +49,10 @@ class DemoSource(Protocol):
         """The first scene."""
 
     def act(self, key: str | None) -> Scene | None:
-        """Apply a key (None: the timer ran out, take the default action); the next scene,
-        or None when the planned demonstrations are recorded."""
+        """Apply a key; the next scene, or None when the planned demonstrations are recorded.
+
+        ``key`` None means the timer ran out: take the default action.
+        """
 
     def progress(self) -> tuple[int, int]:
         """(demonstrations recorded, planned)."""

@@ -1,5 +1,4 @@
-"""Labeling sessions: what the viewer asks, drawn ahead in a background thread, and where
-the answers go.
+"""Labeling sessions: what the viewer asks, drawn ahead in a thread, and where answers go.
 
 A session is the viewer's :class:`~feedback.ui.viewer.PairSource`. A background thread
 takes the next questions from the store (or makes new ones from fresh segments) and
@@ -53,7 +52,7 @@ class PreparedSession:
     """The machinery every session shares: background drawing, undo, progress.
 
     Subclasses say what to ask (:meth:`_items`: a key and the ids of one or two stored
-    clips) and how to store and take back an answer (:meth:`_record`, :meth:`_take_back`),
+    segments) and how to store and take back an answer (:meth:`_record`, :meth:`_take_back`),
     and call :meth:`_start` at the end of their ``__init__``.
     """
 
@@ -91,11 +90,11 @@ class PreparedSession:
         raise NotImplementedError
 
     def _fresh_segments(self) -> list[Segment]:
-        """Clips of a new rollout that the store did not hold (now stored), or [].
+        """Segments of a new rollout that the store did not hold (now stored), or [].
 
-        The rollout is seeded by how many clips the store holds plus the rollouts of
+        The rollout is seeded by how many segments the store holds plus the rollouts of
         this session, so each batch is new, also in a session started again on the same
-        store; clips already there (a seed used before, e.g. by a session with another
+        store; segments already there (a seed used before, e.g. by a session with another
         ``--seed``) are not new, and such a rollout counts as fruitless.
         """
         if self._make_segments is None or self._stop.is_set():
@@ -140,6 +139,11 @@ class PreparedSession:
 
     # ----------------------------------------------------------------- PairSource
     def next_pair(self, timeout: float) -> Pair | None | Literal["wait"]:
+        """The next pair to show: None when the session is over, "wait" if none is ready yet.
+
+        Pairs an undo displaced come first; an error of the background thread is raised
+        here, once its questions run out.
+        """
         if self.answered >= self.planned:
             return None
         if self._again:
@@ -159,11 +163,17 @@ class PreparedSession:
         return pair
 
     def answer(self, key: int, answer: str, seconds: float) -> None:
+        """Store the answer to pair ``key`` (durable when this returns), and keep it for undo."""
         record = self._record(key, answer, seconds)
         self._history = [*self._history[-(UNDO_DEPTH - 1):], (record, self._shown.pop(key))]
         self.answered += 1
 
     def undo(self) -> Pair | None:
+        """Take back the latest answer; return its pair to show again (None: nothing to undo).
+
+        Up to ``UNDO_DEPTH`` answers can be taken back; pairs shown but not yet answered
+        are asked again right after.
+        """
         if not self._history:
             return None
         record, pair = self._history.pop()
@@ -174,20 +184,23 @@ class PreparedSession:
         return pair
 
     def progress(self) -> tuple[int, int]:
+        """``(answered, planned)``: answers kept in this session, and its target."""
         return self.answered, self.planned
 
     def close(self) -> None:
+        """Stop preparing questions (waiting up to 5 s for the thread); the store stays open."""
         self._stop.set()
         if self._worker.is_alive():
             self._worker.join(timeout=5)
 
 
 class CompareSession(PreparedSession):
-    """Pairs of clips: the store's unanswered queries first (a training run's, or those
-    an earlier session left), then, with ``make_segments``, new pairs of fresh clips.
+    """Pairs of clips to compare: the store's unanswered queries first, then new pairs.
 
-    After an answer, a ``repeat_share`` of the time an earlier pair of this session
-    comes back with its sides swapped.
+    The unanswered queries are a training run's, or those an earlier session left; with
+    ``make_segments``, new pairs of fresh segments follow them. After an answer, a
+    ``repeat_share`` of the time an earlier pair of this session comes back with its sides
+    swapped.
     """
 
     def __init__(self, store: FeedbackStore, env_id: str, annotator: str, planned: int, *,
@@ -199,7 +212,7 @@ class CompareSession(PreparedSession):
         self._start()
 
     def _items(self) -> Iterator[tuple[int, list[str]]]:
-        """Pending queries, then new ones made from fresh clips (if a maker is given)."""
+        """Pending queries, then new ones made from fresh segments (if a maker is given)."""
         served: set[int] = set()
         while not self._stop.is_set():
             pending = [q for q in self.store.pending_queries() if q.id not in served]
@@ -249,8 +262,11 @@ class CompareSession(PreparedSession):
 
 
 class RateSession(PreparedSession):
-    """Single clips rated 1-5: the store's clips this annotator has not rated (nor
-    skipped) yet, oldest first, then, with ``make_segments``, fresh clips."""
+    """Single clips rated 1-5: stored segments this annotator has not rated, then fresh ones.
+
+    First the store's segments this annotator has neither rated nor skipped yet, oldest
+    first (demonstrations are not asked); then, with ``make_segments``, fresh segments.
+    """
 
     def __init__(self, store: FeedbackStore, env_id: str, annotator: str, planned: int,
                  **options) -> None:

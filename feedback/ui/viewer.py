@@ -51,8 +51,11 @@ class Pair:
 
 
 class PairSource(Protocol):
-    """Where pairs come from and answers go; the pair shown when ``undo`` is called is
-    expected to come again from ``next_pair`` later (the viewer does not keep it)."""
+    """Where pairs come from and answers go.
+
+    The pair shown when ``undo`` is called is expected to come again from ``next_pair``
+    later (the viewer does not keep it).
+    """
 
     def next_pair(self, timeout: float) -> Pair | None | Literal["wait"]:
         """The next pair, None when the session is over, "wait" if not ready within timeout."""
@@ -78,22 +81,27 @@ class Layout:
 
     @property
     def clip_a(self) -> pygame.Rect:
+        """The box of clip A (the left one, or the only one when rating)."""
         return self.clips[0]
 
     @property
     def clip_b(self) -> pygame.Rect:
+        """The box of clip B (the right one; when rating, the same box as A)."""
         return self.clips[-1]
 
     @property
     def equal(self) -> pygame.Rect:
+        """The "Equal" button (a compare layout's only)."""
         return self.buttons["equal"]
 
     @property
     def skip(self) -> pygame.Rect:
+        """The "Skip" button."""
         return self.buttons["skip"]
 
     @property
     def undo(self) -> pygame.Rect:
+        """The "Undo" button."""
         return self.buttons["undo"]
 
 

@@ -5,7 +5,7 @@ steps one of our envs with the actions the person's keys stand for, and every
 ``segment_length`` steps of one episode become a segment of source ``"demo"``, stored as
 a demonstration (committed before the next step shows). Segments never cross episodes:
 the steps of an episode that ends before a segment is full are dropped. The training
-loop prefers demonstrations over agent clips (:mod:`feedback.training_pairs`).
+loop prefers demonstrations over agent segments (:mod:`feedback.training_pairs`).
 
 Controls, by domain:
 
@@ -55,9 +55,11 @@ class DrivingControls:
                          for key, name in _LANE_KEYS.items() if name in self._indexes}
 
     def action(self, key: str | None, obs: np.ndarray) -> int:
+        """The meta-action of ``key``; no key (None) keeps lane and speed (``IDLE``)."""
         return self._indexes[_LANE_KEYS[key]] if key else self._indexes["IDLE"]
 
     def lines(self, obs: np.ndarray) -> list[str]:
+        """The instructions shown beside the road."""
         return ["Drive as you think a good driver should.", "No key: keep lane and speed."]
 
 
@@ -95,6 +97,7 @@ class SlateControls:
         return scores
 
     def lines(self, obs: np.ndarray) -> list[str]:
+        """What the person picks by: the user's interests and each candidate's features."""
         t, size = self.topics, self.doc_size
         interests = [f"{v:+.1f}" for v in obs[:t]]
         lines = [f"Pick {self.slate_size} for the slate, best first.",
@@ -135,10 +138,18 @@ class DemoSession:
         self._state, self._steps, self._start = info[RENDER_STATE], [], 0
 
     def start(self) -> Scene:
+        """Start a new episode; its first scene."""
         self._reset()
         return self._scene()
 
     def act(self, key: str | None) -> Scene | None:
+        """Step the env with the action ``key`` stands for; the next scene, or None when done.
+
+        A key that does not complete an action (a slate still being picked) only redraws
+        the scene. Every ``segment_length`` steps of one episode are stored as a
+        demonstration before this returns; when an episode ends, its steps short of a
+        segment are dropped and a new episode starts.
+        """
         action = self.controller.action(key, self._obs)
         if action is None:
             return self._scene()
@@ -170,8 +181,10 @@ class DemoSession:
         return Scene(self._renderer.draw(self._state), title, lines)
 
     def progress(self) -> tuple[int, int]:
+        """``(demonstrations recorded, planned)``."""
         return self.recorded, self.planned
 
     def close(self) -> None:
+        """Free the renderer and close the env (the store stays open)."""
         self._renderer.close()
         self.env.close()

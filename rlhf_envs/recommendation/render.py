@@ -54,6 +54,7 @@ class SlateRecClipRenderer(ClipRenderer):
         self._palettes: dict[int, np.ndarray] = {}
 
     def draw(self, render_state: np.ndarray) -> np.ndarray:
+        """One frame ``(height, width, 3)`` uint8 of one render state (laid out above)."""
         state = np.asarray(render_state, dtype=np.float64)
         if state.ndim != 1 or len(state) < HEADER:
             raise FeedbackError(f"a SlateRec render state is 1-D, got shape {state.shape}")

@@ -1,5 +1,7 @@
-"""Stable-Baselines3's side: VecEnv wrappers (one per file, as SB3 keeps them) and
-pickle-free agent checkpoints."""
+"""Stable-Baselines3's side: VecEnv wrappers and pickle-free agent checkpoints.
+
+The VecEnv wrappers are one per file, as SB3 keeps them.
+"""
 
 from rlhf_envs.sb3.checkpoint import load_policy, restore_agent, save_agent
 from rlhf_envs.sb3.learned_reward_vec_env import LearnedRewardVecEnv

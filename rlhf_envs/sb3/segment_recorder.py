@@ -34,8 +34,12 @@ class _Track:
 
 def steps_to_segment(steps: list[tuple], env_id: str, source: str, episode: int, start: int,
                      **extra) -> Segment:
-    """A segment of ``(obs, action, next_obs, true_reward, reward_terms, render_state)``
-    steps of one episode (``render_state`` None: no render states kept)."""
+    """A segment made of consecutive steps of one episode.
+
+    Each step is ``(obs, action, next_obs, true_reward, reward_terms, render_state)``;
+    ``render_state`` None means no render states are kept. ``extra`` goes to
+    :class:`~feedback.segments.Segment` (e.g. its ``id``).
+    """
     obs, acts, next_obs, true_rewards, terms, states = zip(*steps)
     return Segment(
         obs=np.array(obs), acts=np.array(acts), next_obs=np.array(next_obs),
@@ -77,15 +81,22 @@ class SegmentRecorder(VecEnvWrapper):
         self._actions: np.ndarray | None = None
 
     def reset(self) -> np.ndarray:
+        """Reset every env; unfinished segments and episodes are dropped."""
         self._obs = self.venv.reset()
         self._tracks = [self._new_track() for _ in range(self.num_envs)]
         return self._obs
 
     def step_async(self, actions: np.ndarray) -> None:
+        """Keep the actions for the segments, and send them to the envs."""
         self._actions = np.asarray(actions)
         self.venv.step_async(actions)
 
     def step_wait(self) -> VecEnvStepReturn:
+        """Wait for the envs and record the step; what they return passes through unchanged.
+
+        Every ``segment_length`` steps of an env's episode become a segment; an episode's
+        end drops its unfinished segment and keeps the episode's true and learned return.
+        """
         obs, rewards, dones, infos = self.venv.step_wait()
         for i, (track, info) in enumerate(zip(self._tracks, infos)):
             next_obs = info["terminal_observation"] if dones[i] else obs[i]

@@ -1,5 +1,7 @@
-"""Gymnasium wrappers: the learned reward (:mod:`.learned_reward`), what it accepts
-(:mod:`.reward_function`) and its running normalisation (:mod:`.normalize`)."""
+"""Gymnasium wrappers: the learned reward, what it accepts, and its running normalisation.
+
+They live in :mod:`.learned_reward`, :mod:`.reward_function` and :mod:`.normalize`.
+"""
 
 from rlhf_envs.wrappers.learned_reward import LearnedReward
 from rlhf_envs.wrappers.normalize import ReturnNormalizer

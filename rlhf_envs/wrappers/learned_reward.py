@@ -67,8 +67,10 @@ class LearnedReward(NormalizedRewardMixin, gym.Wrapper):
         self.reward_model, self._warn = None, False
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
-        """Reset the env; the normalised return starts afresh (a TimeLimit outside ends
-        episodes unseen here)."""
+        """Reset the env; the normalised return starts afresh.
+
+        A TimeLimit outside this wrapper ends episodes unseen here, so a reset ends them.
+        """
         obs, info = self.env.reset(seed=seed, options=options)
         self._obs = obs
         if self.normalizer is not None:

@@ -25,7 +25,9 @@ class RewardFunction(Protocol):
     def predict(
         self, obs: np.ndarray, acts: np.ndarray, next_obs: np.ndarray | None
     ) -> np.ndarray:
-        """:param obs: observations before the actions, ``(n, ...)``
+        """Rewards of ``n`` transitions.
+
+        :param obs: observations before the actions, ``(n, ...)``
         :param acts: the actions, ``(n, ...)``
         :param next_obs: observations after them (None if the function needs none)
         :return: one reward per transition, ``(n,)``
