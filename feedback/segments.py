@@ -106,7 +106,7 @@ def cut_segments(
                 obs=obs[window].copy(),
                 acts=acts[window].copy(),
                 next_obs=np.asarray(next_obs)[window].copy(),
-                true_rewards=np.asarray(true_rewards)[window],
+                true_rewards=np.array(np.asarray(true_rewards)[window], dtype=np.float64),
                 reward_terms={k: v[window].copy() for k, v in terms.items()},
                 render_states=None if render_states is None else render_states[window].copy(),
                 env_id=env_id,

@@ -291,3 +291,25 @@ def test_sigkill_while_writing_loses_no_acknowledged_label(tmp_path):
         stored = {label.id for label in store.labels()}
         assert set(acknowledged) <= stored
         assert len(store.pending_queries()) == 60 * 59 // 2 - len(stored)
+
+
+def test_an_import_with_bad_seconds_or_a_repeated_line_adds_nothing_wrong(tmp_path):
+    segments = make_segments()
+    store = FeedbackStore(tmp_path / "labels.db")
+    store.add_segments(segments[:2])
+    line = {"left": segments[0].id, "right": segments[1].id, "answer": "left",
+            "annotator": "ana", "annotator_kind": "human", "seconds": 1.5, "created": 7.0,
+            "kind": "compare"}
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(json.dumps({**line, "seconds": -1}) + "\n")
+    with pytest.raises(FeedbackError) as err:
+        store.import_labels(bad)
+    assert "bad.jsonl:1: seconds must be" in one_line(err) and not store.labels()
+    twice = tmp_path / "twice.jsonl"
+    twice.write_text((json.dumps(line) + "\n") * 2)
+    assert store.import_labels(twice) == 1 and len(store.labels()) == 1
+    old = tmp_path / "old.jsonl"  # an export of a store before schema 3
+    old.write_text(json.dumps({**line, "annotator": "oracle", "annotator_kind": "teacher"}))
+    assert store.import_labels(old) == 1
+    assert {lab.annotator_kind for lab in store.labels()} == {"human", "synthetic"}
+    store.close()

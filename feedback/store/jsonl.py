@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from feedback.answers import ANSWERS
 from feedback.errors import FeedbackError
 from feedback.files import write_text
-from feedback.store.records import SYNTHETIC, Label, check_annotator_kind
+from feedback.store.records import SYNTHETIC, Label, check_annotator_kind, check_seconds
 
 LEGACY_KINDS = {"teacher": SYNTHETIC}  # the kind's name before schema version 3
 
@@ -51,6 +51,7 @@ def read_label_lines(path: str | os.PathLike) -> list[tuple[int, dict]]:
         kind = LEGACY_KINDS.get(record["annotator_kind"], record["annotator_kind"])
         try:
             record["annotator_kind"] = check_annotator_kind(kind)
+            record["seconds"] = check_seconds(record["seconds"])
         except FeedbackError as err:
             raise FeedbackError(f"{path}:{number}: {err}") from None
         records.append((number, record))

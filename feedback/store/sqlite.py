@@ -55,6 +55,9 @@ def open_database(path: Path) -> sqlite3.Connection:
         db.execute("PRAGMA foreign_keys=ON")
     except sqlite3.DatabaseError as err:
         db.close()
+        if isinstance(err, sqlite3.OperationalError) and "locked" in str(err):
+            raise StoreError(f"{where} is locked by another process; try again when it "
+                             "is done") from None
         raise StoreError(f"{where} is damaged or not a feedback store ({err})") from None
     except StoreError:
         db.close()

@@ -1,9 +1,12 @@
-"""FeedbackStore: segments, queries, labels and annotators in one SQLite file.
+"""FeedbackStore: a run's segments, queries, labels, ratings and more in one SQLite file.
+
+It holds segments, queries, labels, ratings, demonstrations and annotators.
 
 Production data rules: every label is committed (WAL, ``synchronous=FULL``) before the
-call that records it returns, so a crash or SIGKILL loses nothing acknowledged. Opening,
-the versioned schema and its migrations are in :mod:`feedback.store.schema`. Segment
-arrays are stored as safetensors bytes with a sha256 checksum, never pickled.
+call that records it returns, so a crash or SIGKILL loses nothing acknowledged. Opening a
+file safely is :mod:`feedback.store.sqlite`'s; the versioned schema and its migrations
+are in :mod:`feedback.store.schema`. Segment arrays are stored as safetensors bytes with
+a sha256 checksum, never pickled.
 """
 
 from __future__ import annotations
@@ -288,8 +291,10 @@ class FeedbackStore:
         def work(db: sqlite3.Connection) -> int:
             added = 0
             for _, rec in records:
-                if (rec["left"], rec["right"], rec["annotator"], rec["created"]) in existing:
+                key = (rec["left"], rec["right"], rec["annotator"], rec["created"])
+                if key in existing:  # in the store already, or earlier in the file
                     continue
+                existing.add(key)
                 who = self._annotator(db, rec["annotator"], rec["annotator_kind"])
                 db.execute("INSERT OR IGNORE INTO queries (left_id, right_id, strategy, "
                            "iteration, created) VALUES (?, ?, 'imported', 0, ?)",

@@ -68,4 +68,8 @@ def load_run_policy(where: Path, env_id: str) -> BasePolicy:
     found = where / "checkpoint" / "agent" if (where / "checkpoint" / "agent").exists() else where
     if not found.exists():
         raise FeedbackError(f"--policy {where}: no such file or directory")
-    return load_policy(found, gym.make(env_id))
+    env = gym.make(env_id, warn_without_model=False)
+    try:
+        return load_policy(found, env)
+    finally:
+        env.close()

@@ -8,22 +8,15 @@ inner envs' own rewards are the hidden task rewards; they stay in
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 from stable_baselines3.common.vec_env import VecEnv, VecEnvWrapper
 from stable_baselines3.common.vec_env.base_vec_env import VecEnvStepReturn
 
-from rlhf_envs.wrappers.normalize import NormalizedRewardMixin, ReturnNormalizer
-from rlhf_envs.wrappers.reward_function import (
-    NoRewardModelWarning,
-    RewardFunctionLike,
-    resolve_reward_function,
-    uses_next_obs,
-)
+from rlhf_envs.wrappers.reward_function import RewardFunctionLike
+from rlhf_envs.wrappers.reward_swap import RewardSwapMixin
 
 
-class LearnedRewardVecEnv(NormalizedRewardMixin, VecEnvWrapper):
+class LearnedRewardVecEnv(RewardSwapMixin, VecEnvWrapper):
     """Replace a VecEnv's rewards with a reward function's batched predictions.
 
     Inner envs that are our :class:`~rlhf_envs.wrappers.LearnedReward` are told to stop
@@ -54,23 +47,13 @@ class LearnedRewardVecEnv(NormalizedRewardMixin, VecEnvWrapper):
         if env_id is None:
             spec = venv.get_attr("spec", indices=[0])[0]
             env_id = spec.id if spec is not None else ""
-        self.env_id = env_id
         if venv.has_attr("defer_reward"):  # our envs: stop them predicting one by one
             venv.env_method("defer_reward")
-        self.reward_model = None
-        self._next_obs = True
-        self.set_reward_model(reward_model)
-        self.normalizer = ReturnNormalizer(self.num_envs, gamma) if normalize_reward else None
-        self._warn = warn_without_model
+        self._start_reward(reward_model, env_id, self.num_envs, normalize_reward, gamma,
+                           warn_without_model)
         self._obs: np.ndarray | None = None
         self._actions: np.ndarray | None = None
         self._early_rewards: np.ndarray | None = None
-
-    def set_reward_model(self, reward_model: RewardFunctionLike) -> None:
-        """Swap the reward function (e.g. after a refit); takes effect at the next step."""
-        self.reward_model = resolve_reward_function(
-            reward_model, self.env_id, self.observation_space, self.action_space)
-        self._next_obs = self.reward_model is None or uses_next_obs(self.reward_model)
 
     def reset(self) -> np.ndarray:
         """Reset every env; the normalised returns start afresh."""
@@ -88,7 +71,8 @@ class LearnedRewardVecEnv(NormalizedRewardMixin, VecEnvWrapper):
         model = self.reward_model
         self._early_rewards = None
         if model is not None and not self._next_obs:
-            self._early_rewards = model.predict(self._obs, actions, None)
+            self._early_rewards = np.asarray(model.predict(self._obs, actions, None),
+                                             dtype=np.float32)  # no copy: RewardModel's dtype
 
     def step_wait(self) -> VecEnvStepReturn:
         """Wait for the envs; their rewards are replaced by the model's."""
@@ -98,13 +82,10 @@ class LearnedRewardVecEnv(NormalizedRewardMixin, VecEnvWrapper):
                 info["true_reward"] = true_reward
         model = self.reward_model
         if self._early_rewards is not None:
-            rewards = self._early_rewards  # float32: predict's dtype
+            rewards = self._early_rewards
         elif model is None:
             rewards = np.zeros(self.num_envs, dtype=np.float32)
-            if self._warn:
-                warnings.warn(f"{self.env_id or 'VecEnv'} has no reward model: its reward is "
-                              "0.0 until one is set", NoRewardModelWarning, stacklevel=2)
-                self._warn = False
+            self._warn_no_model()
         else:  # r(s, a, s'): the real next observation, not the reset one
             next_obs = obs.copy()
             for i in np.flatnonzero(dones):

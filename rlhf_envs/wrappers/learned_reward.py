@@ -7,21 +7,14 @@ hidden task reward, which stays in ``info["true_reward"]`` (and its parts in
 
 from __future__ import annotations
 
-import warnings
-
 import gymnasium as gym
 import numpy as np
 
-from rlhf_envs.wrappers.normalize import NormalizedRewardMixin, ReturnNormalizer
-from rlhf_envs.wrappers.reward_function import (
-    NoRewardModelWarning,
-    RewardFunctionLike,
-    resolve_reward_function,
-    uses_next_obs,
-)
+from rlhf_envs.wrappers.reward_function import RewardFunctionLike
+from rlhf_envs.wrappers.reward_swap import RewardSwapMixin
 
 
-class LearnedReward(NormalizedRewardMixin, gym.Wrapper):
+class LearnedReward(RewardSwapMixin, gym.Wrapper):
     """Replace an env's reward with a reward function's prediction for each transition.
 
     Without a model the env still runs (labeling sessions, first rollouts): its reward is
@@ -48,19 +41,10 @@ class LearnedReward(NormalizedRewardMixin, gym.Wrapper):
         warn_without_model: bool = True,
     ) -> None:
         super().__init__(env)
-        self.env_id = env_id if env_id is not None else (env.spec.id if env.spec else "")
-        self.reward_model = None
-        self._next_obs = True
-        self.set_reward_model(reward_model)
-        self.normalizer = ReturnNormalizer(1, gamma) if normalize_reward else None
-        self._warn = warn_without_model
+        if env_id is None:
+            env_id = env.spec.id if env.spec else ""
+        self._start_reward(reward_model, env_id, 1, normalize_reward, gamma, warn_without_model)
         self._obs = None
-
-    def set_reward_model(self, reward_model: RewardFunctionLike) -> None:
-        """Swap the reward function (e.g. after a refit); takes effect at the next step."""
-        self.reward_model = resolve_reward_function(
-            reward_model, self.env_id, self.observation_space, self.action_space)
-        self._next_obs = self.reward_model is None or uses_next_obs(self.reward_model)
 
     def defer_reward(self) -> None:
         """A VecEnv wrapper predicts for this env: drop any model, and never warn."""
@@ -88,10 +72,7 @@ class LearnedReward(NormalizedRewardMixin, gym.Wrapper):
                                          next_obs)[0])
         else:
             reward = 0.0
-            if self._warn:
-                warnings.warn(f"{self.env_id or 'env'} has no reward model: its reward is 0.0 "
-                              "until one is set", NoRewardModelWarning, stacklevel=2)
-                self._warn = False
+            self._warn_no_model()
         if self.normalizer is not None:
             reward = float(self.normalizer(np.array([reward]), [terminated or truncated])[0])
         self._obs = obs
