@@ -64,11 +64,11 @@ def rating_pairs(ratings: list[Rating], neighbours: int = 4) -> list[tuple[str, 
     """
     pairs = []
     for mine in latest_ratings(ratings).values():
-        clips = list(mine.items())
-        for k, (clip, rating) in enumerate(clips):
-            for other, other_rating in clips[max(0, k - neighbours) : k]:
+        rated = list(mine.items())
+        for k, (segment_id, rating) in enumerate(rated):
+            for other, other_rating in rated[max(0, k - neighbours) : k]:
                 better = LEFT if rating > other_rating else RIGHT
-                pairs.append((clip, other, EQUAL if rating == other_rating else better))
+                pairs.append((segment_id, other, EQUAL if rating == other_rating else better))
     return pairs
 
 

@@ -62,8 +62,8 @@ def parser() -> OneLineParser:
                    help="clips of this trained agent instead of a random policy: a run "
                         "directory or its checkpoint/agent directory")
     p.add_argument("--segment-length", type=int, default=None,
-                   help=f"steps per fresh clip or demonstration (default: the clips of "
-                        f"--from-run's store, else {DEFAULT_SEGMENT_LENGTH})")
+                   help=f"steps per fresh segment or demonstration (default: the length "
+                        f"most of the store's segments have, else {DEFAULT_SEGMENT_LENGTH})")
     p.add_argument("--fps", type=int, default=30, help="playback frames per second")
     p.add_argument("--mode", default="compare",
                    help=f"kind of feedback: {', '.join(MODES)} (default compare)")
