@@ -134,8 +134,10 @@ def build_parser() -> OneLineParser:
                     "comparisons, and report how close it gets to the true-reward agent.")
     for f in dataclasses.fields(RunConfig):
         meta, flag = f.metadata, _flag(f)
+        metavar = flag.removeprefix("--").upper().replace("-", "_")
         if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
-            parser.add_argument(flag, dest=f.name, required=True, help=meta["help"])
+            parser.add_argument(flag, dest=f.name, required=True, metavar=metavar,
+                                help=meta["help"])
         elif isinstance(f.default, bool):  # a switch: the flag flips the default
             action = "store_false" if f.default else "store_true"
             parser.add_argument(flag, dest=f.name, action=action, help=meta["help"])
@@ -144,7 +146,7 @@ def build_parser() -> OneLineParser:
             shown = "" if default is None else f" (default {default})"
             kind = meta["type"] or (str if default is None else type(default))
             parser.add_argument(flag, dest=f.name, default=argparse.SUPPRESS, type=kind,
-                                help=meta["help"] + shown)
+                                metavar=metavar, help=meta["help"] + shown)
     return parser
 
 
@@ -193,20 +195,21 @@ def steps_per_iteration(config: RunConfig, settings: Settings) -> list[int]:
     as possible, earlier iterations taking any one left over. SAC learns step by step.
     """
     iterations, timesteps = settings.loop.iterations, config.timesteps
-    unit, what = 1, "steps"
+    unit, what = 1, "one step"
     if config.algo == "ppo":
         unit = settings.agent["n_steps"] * settings.loop.n_envs
-        what = (f"PPO rollouts of {unit} steps (n_steps {settings.agent['n_steps']} x "
+        what = (f"one PPO rollout of {unit} steps (n_steps {settings.agent['n_steps']} x "
                 f"{settings.loop.n_envs} envs)")
     least = iterations * unit
     if timesteps < least:
         raise FeedbackError(f"--timesteps {timesteps} is less than this run can train: at "
-                            f"least {least} ({iterations} iterations of {what}; or give "
-                            "fewer --iterations)")
+                            f"least {least}, {what} for each of {iterations} iterations "
+                            "(or give fewer --iterations)")
     if timesteps % unit:
         lower = timesteps - timesteps % unit
-        raise FeedbackError(f"--timesteps {timesteps} is not a whole number of {what}: "
-                            f"use {lower} or {lower + unit}")
+        raise FeedbackError(f"--timesteps {timesteps} is not a whole number of PPO rollouts "
+                            f"of {unit} steps (n_steps {settings.agent['n_steps']} x "
+                            f"{settings.loop.n_envs} envs): use {lower} or {lower + unit}")
     rollouts, left_over = divmod(timesteps // unit, iterations)
     return [(rollouts + (k < left_over)) * unit for k in range(iterations)]
 

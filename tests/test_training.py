@@ -36,15 +36,29 @@ def train(argv, capsys):
     (["--env", "Reacher-v0", "--n-envs", "-2"], "--n-envs must be at least 1, got -2"),
     (["--env", "Reacher-v0", "--timesteps", "0"], "--timesteps must be at least 1, got 0"),
     (["--env", "Reacher-v0", "--timesteps", "100"],
-     "--timesteps 100 is less than this run can train: at least 16384 (8 iterations of PPO "
-     "rollouts of 2048 steps (n_steps 256 x 8 envs)"),
+     "--timesteps 100 is less than this run can train: at least 16384, one PPO rollout of "
+     "2048 steps (n_steps 256 x 8 envs) for each of 8 iterations"),
     (["--env", "Reacher-v0", "--timesteps", "100000"], "use 98304 or 100352"),
-    (["--env", "Reacher-v0", "--algo", "sac", "--timesteps", "5"], "at least 8 (8 iterations"),
+    (["--env", "Reacher-v0", "--algo", "sac", "--timesteps", "5"],
+     "at least 8, one step for each of 8 iterations"),
     (["--env", "Reacher-v0", "--query-strategy", "psychic"], "unknown query strategy"),
 ])
 def test_bad_input_is_one_line_and_exit_2(argv, message, capsys, tmp_path):
     code, err = train([*argv, "--out", str(tmp_path / "run")], capsys)
     assert code == 2 and message in err and "\n" not in err
+
+
+def test_the_parser_is_made_from_run_config_so_defaults_exist_once():
+    from agents.config import RunConfig, build_parser, config_from_args
+
+    parser = build_parser()
+    assert config_from_args(parser.parse_args(["--env", "Reacher-v0"])) == RunConfig("Reacher-v0")
+    config = config_from_args(parser.parse_args(
+        ["--env", "Reacher-v0", "--no-progress", "--n-envs", "3", "--out", "x", "--true-reward"]))
+    assert (config.progress, config.n_envs, config.out, config.true_reward) == (
+        False, 3, Path("x"), True)
+    text = parser.format_help()
+    assert "(default 49152)" in text and "--query-strategy" in text
 
 
 def test_unwritable_out_and_resume_without_checkpoint(capsys, tmp_path):
