@@ -190,28 +190,29 @@ def check_config(config: RunConfig) -> Settings:
 def steps_per_iteration(config: RunConfig, settings: Settings) -> list[int]:
     """How many agent steps each iteration trains: ``config.timesteps`` in all, exactly.
 
-    PPO learns in whole rollouts of ``n_steps`` from each env, so the total must be a
-    whole number of rollouts, at least one per iteration; they are shared out as evenly
-    as possible, earlier iterations taking any one left over. SAC learns step by step.
+    The agent steps all ``n_envs`` envs at once, and PPO learns in whole rollouts of
+    ``n_steps`` of those, so the total must be a whole number of such units (SAC: one
+    step of every env; PPO: a rollout), at least one per iteration. They are shared out
+    as evenly as possible, earlier iterations taking any one left over.
     """
     iterations, timesteps = settings.loop.iterations, config.timesteps
-    unit, what = 1, "one step"
+    n_envs = settings.loop.n_envs
     if config.algo == "ppo":
-        unit = settings.agent["n_steps"] * settings.loop.n_envs
-        what = (f"one PPO rollout of {unit} steps (n_steps {settings.agent['n_steps']} x "
-                f"{settings.loop.n_envs} envs)")
+        unit = settings.agent["n_steps"] * n_envs
+        what = f"PPO rollouts of {unit} steps (n_steps {settings.agent['n_steps']} x {n_envs} envs)"
+    else:
+        unit, what = n_envs, f"steps of all {n_envs} envs at once"
     least = iterations * unit
     if timesteps < least:
         raise FeedbackError(f"--timesteps {timesteps} is less than this run can train: at "
-                            f"least {least}, {what} for each of {iterations} iterations "
-                            "(or give fewer --iterations)")
+                            f"least {least}, one of its {what} for each of {iterations} "
+                            "iterations (or give fewer --iterations)")
     if timesteps % unit:
         lower = timesteps - timesteps % unit
-        raise FeedbackError(f"--timesteps {timesteps} is not a whole number of PPO rollouts "
-                            f"of {unit} steps (n_steps {settings.agent['n_steps']} x "
-                            f"{settings.loop.n_envs} envs): use {lower} or {lower + unit}")
-    rollouts, left_over = divmod(timesteps // unit, iterations)
-    return [(rollouts + (k < left_over)) * unit for k in range(iterations)]
+        raise FeedbackError(f"--timesteps {timesteps} is not a whole number of {what}: "
+                            f"use {lower} or {lower + unit}")
+    units, left_over = divmod(timesteps // unit, iterations)
+    return [(units + (k < left_over)) * unit for k in range(iterations)]
 
 
 @dataclass

@@ -106,6 +106,8 @@ def write_outputs(config: RunConfig, out: Path, state: LoopState, model: RewardM
     write_json(out / "metrics.json", metrics, indent=2)
     if normalizer is not None:
         write_json(out / NORMALIZATION_FILE, normalizer.state_dict(), indent=2)
+    else:  # a run done again without normalisation leaves no stale statistics
+        (out / NORMALIZATION_FILE).unlink(missing_ok=True)
     if render_states is not None and len(render_states):
         renderer = make_clip_renderer(config.env_id, VIDEO_SIZE, VIDEO_SIZE)
         try:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sys
 
-from agents.config import build_parser, config_from_args
+from agents.config import RunConfig, build_parser, config_from_args
 from agents.loop import run
 from feedback.cli import run_cli
 
@@ -22,7 +22,7 @@ def main(argv: list[str] | None = None) -> int:
     return run_cli(lambda: train(config))
 
 
-def train(config) -> None:
+def train(config: RunConfig) -> None:
     """Run the training and print its outcome in two lines."""
     metrics = run(config)
     score = metrics.get("normalized_score")

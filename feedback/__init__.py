@@ -30,6 +30,11 @@ _PUBLIC = {
 __all__ = sorted(_PUBLIC)
 
 
+def __dir__() -> list[str]:
+    """The module's names, the lazy public ones included (for ``dir`` and completion)."""
+    return sorted({*globals(), *_PUBLIC})
+
+
 def __getattr__(name: str) -> object:
     """Import a public name's module the first time the name is asked for (PEP 562)."""
     if name not in _PUBLIC:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 LEFT, RIGHT, EQUAL, SKIP = "left", "right", "equal", "skip"
 ANSWERS = (LEFT, RIGHT, EQUAL, SKIP)  # to a pair
-STRICT = (LEFT, RIGHT)  # the answers that prefer one side
 RATINGS = ("1", "2", "3", "4", "5")  # to a single segment, 5 best; or SKIP
 
 

@@ -102,7 +102,7 @@ def check_format(
     :param error: the error class to raise
     """
     if not isinstance(record, Mapping) or record.get("format") != name:
-        raise error(f"{where} is not a {name} file")
+        raise error(f"{where} is not in the {name} format")
     found = record.get("format_version")
     if not isinstance(found, int) or isinstance(found, bool) or found < 1:
         raise error(f"{where} has no valid format version")

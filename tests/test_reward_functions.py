@@ -116,3 +116,13 @@ def test_normalisation_can_be_frozen_and_its_statistics_restored(wrapper):
     list(steps(venv, 5))
     assert venv.normalizer.state_dict() != frozen
     venv.close()
+
+
+def test_a_gym_make_env_freezes_its_normalisation_through_set_wrapper_attr():
+    env = gym.make(ENV_ID, reward_model=Recorded(False), normalize_reward=True)
+    env.set_wrapper_attr("update_running_mean", False)
+    env.reset(seed=0)
+    for _ in range(5):
+        env.step(env.action_space.sample())
+    normalizer = env.get_wrapper_attr("normalizer")
+    assert normalizer.count == normalizer.epsilon and not normalizer.update_running_mean

@@ -36,11 +36,12 @@ def train(argv, capsys):
     (["--env", "Reacher-v0", "--n-envs", "-2"], "--n-envs must be at least 1, got -2"),
     (["--env", "Reacher-v0", "--timesteps", "0"], "--timesteps must be at least 1, got 0"),
     (["--env", "Reacher-v0", "--timesteps", "100"],
-     "--timesteps 100 is less than this run can train: at least 16384, one PPO rollout of "
-     "2048 steps (n_steps 256 x 8 envs) for each of 8 iterations"),
+     "--timesteps 100 is less than this run can train: at least 16384, one of its PPO "
+     "rollouts of 2048 steps (n_steps 256 x 8 envs) for each of 8 iterations"),
     (["--env", "Reacher-v0", "--timesteps", "100000"], "use 98304 or 100352"),
     (["--env", "Reacher-v0", "--algo", "sac", "--timesteps", "5"],
-     "at least 8, one step for each of 8 iterations"),
+     "at least 64, one of its steps of all 8 envs at once for each of 8 iterations"),
+    (["--env", "Reacher-v0", "--algo", "sac", "--timesteps", "1001"], "use 1000 or 1008"),
     (["--env", "Reacher-v0", "--query-strategy", "psychic"], "unknown query strategy"),
 ])
 def test_bad_input_is_one_line_and_exit_2(argv, message, capsys, tmp_path):

@@ -1,4 +1,4 @@
-"""FeedbackStore: a run's segments, queries, labels, ratings and more in one SQLite file.
+"""FeedbackStore: a run's feedback and what it is about, in one SQLite file.
 
 It holds segments, queries, labels, ratings, demonstrations and annotators.
 

@@ -64,10 +64,15 @@ class ReturnNormalizer:
 
     def load_state_dict(self, state: dict[str, float]) -> None:
         """Restore statistics saved by :meth:`state_dict` (the discount must match)."""
-        if state["gamma"] != self.gamma:
-            raise FeedbackError(f"saved reward normalisation has gamma {state['gamma']}, "
-                             f"not {self.gamma}")
-        self.count, self.mean, self.var = state["count"], state["mean"], state["var"]
+        try:
+            gamma, count, mean, var = (float(state[k]) for k in ("gamma", "count", "mean",
+                                                                 "var"))
+        except (KeyError, TypeError, ValueError):
+            raise FeedbackError(f"saved reward normalisation is damaged: {state!r}") from None
+        if gamma != self.gamma:
+            raise FeedbackError(f"saved reward normalisation has gamma {gamma}, not "
+                                f"{self.gamma}")
+        self.count, self.mean, self.var = count, mean, var
 
 
 class NormalizedRewardMixin:
