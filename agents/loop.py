@@ -63,7 +63,7 @@ def run(config: RunConfig) -> dict:
     settings = check_config(config)
     steps = steps_per_iteration(config, settings)
     out = prepare_out(config.out, config.resume)
-    device = resolve_device(config.device)
+    device = resolve_device(config.device, config.threads)
     envs, recorder, agent = build_envs(config, settings, out, device)
     # The one switch between the baseline and RLHF: the feedback steps, or none.
     feedback = (TrueRewardBaseline() if config.true_reward

@@ -1,0 +1,215 @@
+"""A resumable grid of training runs: envs x algorithms x teachers x label budgets x seeds.
+
+    python -m benchmarks.grid --name reacher --envs Reacher-v0 --labels 100 200 --seeds 5 \\
+        --timesteps 98304
+    python -m benchmarks.grid --quick          # a grid of minutes, as CI runs it
+
+Every env/algorithm/seed also gets its true-reward cell, the baseline its learned-reward
+cells are scored against: normalised score = (learned - random) / (true - random), true
+returns throughout. Each cell is one ``python -m agents.train`` run in its own
+directory under ``--runs``, one torch thread each, ``--workers`` at once. When a cell
+finishes, its small results (config, metrics, per-iteration history, wall time, machine;
+no checkpoints or videos) are written to ``--results``/NAME/CELL.json, which is meant to
+be committed: the same command again, on any machine, counts those cells as done, goes on
+with interrupted ones from their checkpoint (``--resume``), and runs the rest. A grid
+longer than one sitting is finished that way.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from tqdm import tqdm
+
+from benchmarks.common import RESULTS, machine
+from feedback.files import write_json
+
+ROOT = Path(__file__).parent.parent
+TRUE_REWARD = "true_reward"  # the teacher name of a baseline cell
+QUICK = dict(name="quick", envs=["Reacher-v0"], algos=["ppo"], teachers=["oracle"],
+             labels=[20], seeds=1, timesteps=2048, iterations=2, n_envs=2)
+ERROR_LINES = 3  # lines of a failed cell's stderr kept in its error
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One run of the grid; ``teacher`` is ``true_reward`` for a baseline cell."""
+
+    env: str
+    algo: str
+    teacher: str
+    labels: int
+    seed: int
+    timesteps: int
+    iterations: int | None = None
+    n_envs: int | None = None
+
+    @property
+    def name(self) -> str:
+        """A file-name-safe, unique name, e.g. ``Reacher-v0_ppo_oracle-200_seed0``."""
+        feedback = TRUE_REWARD if self.teacher == TRUE_REWARD else f"{self.teacher}-{self.labels}"
+        return f"{self.env}_{self.algo}_{feedback}_seed{self.seed}"
+
+    def baseline(self) -> Cell:
+        """The true-reward cell this cell is scored against."""
+        return Cell(self.env, self.algo, TRUE_REWARD, 0, self.seed, self.timesteps,
+                    self.iterations, self.n_envs)
+
+    def command(self, out: Path) -> list[str]:
+        """The ``agents.train`` command of this cell; ``--resume`` if it has a checkpoint."""
+        argv = [sys.executable, "-m", "agents.train", "--env", self.env, "--algo", self.algo,
+                "--seed", str(self.seed), "--timesteps", str(self.timesteps),
+                "--threads", "1", "--no-progress", "--out", str(out)]
+        if self.teacher == TRUE_REWARD:
+            argv.append("--true-reward")
+        else:
+            argv += ["--teacher", self.teacher, "--labels", str(self.labels)]
+        for flag, value in (("--iterations", self.iterations), ("--n-envs", self.n_envs)):
+            if value is not None:
+                argv += [flag, str(value)]
+        if (out / "checkpoint" / "state.json").is_file():
+            argv.append("--resume")
+        return argv
+
+
+def grid_cells(envs: list[str], algos: list[str], teachers: list[str], labels: list[int],
+               seeds: int, timesteps: int, iterations: int | None = None,
+               n_envs: int | None = None) -> list[Cell]:
+    """Every cell of a grid, baselines first (their results score the others)."""
+    learned = [Cell(env, algo, teacher, budget, seed, timesteps, iterations, n_envs)
+               for env in envs for algo in algos for teacher in teachers
+               for budget in labels for seed in range(seeds)]
+    baselines = list(dict.fromkeys(cell.baseline() for cell in learned))
+    return baselines + learned
+
+
+def run_cell(cell: Cell, runs: Path, results: Path) -> dict:
+    """Run one cell to the end and write its results file; return the results."""
+    out = runs / cell.name
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}  # one core a cell, torch and BLAS alike
+    started = time.monotonic()
+    done = subprocess.run(cell.command(out), cwd=ROOT, env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        lines = done.stderr.strip().splitlines()[-ERROR_LINES:]
+        raise RuntimeError(f"{cell.name}: exit {done.returncode}: {' | '.join(lines)}")
+    result = {
+        "cell": asdict(cell),
+        "metrics": json.loads((out / "metrics.json").read_text()),
+        "history": json.loads((out / "history.json").read_text()),
+        "wall_seconds_this_sitting": round(time.monotonic() - started, 1),
+        "machine": machine(),
+        "command": " ".join(cell.command(out)[1:]),
+    }
+    write_json(results / f"{cell.name}.json", result, indent=2)
+    return result
+
+
+def load_results(results: Path) -> dict[str, dict]:
+    """The results of every finished cell, by cell name."""
+    return {path.stem: json.loads(path.read_text()) for path in sorted(results.glob("*.json"))}
+
+
+def normalized(result: dict, baseline: dict | None) -> float | None:
+    """(learned - random) / (true - random) of a learned cell, from true returns."""
+    if baseline is None:
+        return None
+    learned, random = result["metrics"]["true_return_mean"], result["metrics"][
+        "random_return_mean"]
+    true = baseline["metrics"]["true_return_mean"]
+    return None if abs(true - random) < 1e-8 else (learned - random) / (true - random)
+
+
+def summary(cells: list[Cell], done: dict[str, dict]) -> list[str]:
+    """A Markdown table: per env, algorithm, teacher and budget, the seeds' scores."""
+    rows, groups = [], {}
+    for cell in cells:
+        if cell.teacher != TRUE_REWARD and cell.name in done:
+            score = normalized(done[cell.name], done.get(cell.baseline().name))
+            key = (cell.env, cell.algo, cell.teacher, cell.labels)
+            groups.setdefault(key, []).append(score)
+    rows.append("| env | algo | teacher | labels | seeds | normalised score (mean) | min | max |")
+    rows.append("|---|---|---|---|---|---|---|---|")
+    for (env, algo, teacher, labels), scores in groups.items():
+        known = [s for s in scores if s is not None]
+        figures = [f"{statistics.mean(known):.3f}", f"{min(known):.3f}", f"{max(known):.3f}"] \
+            if known else ["n/a"] * 3
+        rows.append(f"| {env} | {algo} | {teacher} | {labels} | {len(known)} | "
+                    + " | ".join(figures) + " |")
+    return rows
+
+
+def run_grid(cells: list[Cell], runs: Path, results: Path, workers: int,
+             progress: bool = True) -> tuple[dict[str, dict], list[str]]:
+    """Run the cells not yet done, ``workers`` at once; return all results and errors."""
+    results.mkdir(parents=True, exist_ok=True)
+    runs.mkdir(parents=True, exist_ok=True)
+    done = load_results(results)
+    todo = [cell for cell in cells if cell.name not in done]
+    errors = []
+    with tqdm(total=len(cells), initial=len(cells) - len(todo), unit="cell",
+              disable=not progress) as bar, ThreadPoolExecutor(max_workers=workers) as pool:
+        futures = {pool.submit(run_cell, cell, runs, results): cell for cell in todo}
+        for future in as_completed(futures):
+            try:
+                done[futures[future].name] = future.result()
+            except RuntimeError as err:
+                errors.append(str(err))
+            bar.update(1)
+    return done, errors
+
+
+def parser() -> argparse.ArgumentParser:
+    """The command line of ``python -m benchmarks.grid``."""
+    p = argparse.ArgumentParser(prog="python -m benchmarks.grid",
+                                description=__doc__.split("\n\n")[0])
+    p.add_argument("--name", default="grid", help="the grid's name: its results folder")
+    p.add_argument("--envs", nargs="+", default=["Reacher-v0"], help="env names")
+    p.add_argument("--algos", nargs="+", default=["ppo"], help="ppo and/or sac")
+    p.add_argument("--teachers", nargs="+", default=["oracle"], help="synthetic teachers")
+    p.add_argument("--labels", nargs="+", type=int, default=[200], help="label budgets")
+    p.add_argument("--seeds", type=int, default=5, help="seeds 0..N-1 (default 5)")
+    p.add_argument("--timesteps", type=int, default=98_304, help="agent steps per run")
+    p.add_argument("--iterations", type=int, default=None, help="refits per run")
+    p.add_argument("--n-envs", type=int, default=None, help="parallel envs per run")
+    p.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                   help="cells at once (default: the cores)")
+    p.add_argument("--runs", type=Path, default=ROOT / "runs" / "grid",
+                   help="where the cells' run directories go (not committed)")
+    p.add_argument("--results", type=Path, default=RESULTS / "grid",
+                   help="where the cells' results go, a folder per grid (committed)")
+    p.add_argument("--quick", action="store_true",
+                   help="a grid of minutes (Reacher, 20 labels, 2,048 steps, one seed)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the grid asked for; print its summary; exit 1 if a cell failed."""
+    args = parser().parse_args(argv)
+    if args.quick:
+        for key, value in QUICK.items():
+            setattr(args, key, value)
+    cells = grid_cells(args.envs, args.algos, args.teachers, args.labels, args.seeds,
+                       args.timesteps, args.iterations, args.n_envs)
+    results = args.results / args.name
+    done, errors = run_grid(cells, args.runs / args.name, results, max(1, args.workers),
+                            progress=not args.no_progress)
+    print("\n".join(summary(cells, done)))
+    print(f"{sum(cell.name in done for cell in cells)} of {len(cells)} cells done; results "
+          f"in {results}")
+    for error in errors:
+        print(f"error: {error}", file=sys.stderr)
+    return 1 if errors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,54 @@
+"""The resumable grid runner: cells, their commands, a quick grid run twice."""
+
+import json
+import time
+
+from benchmarks.grid import TRUE_REWARD, Cell, grid_cells, main, normalized, summary
+
+
+def test_a_grid_has_one_baseline_per_env_algo_and_seed_first():
+    cells = grid_cells(["Reacher-v0"], ["ppo", "sac"], ["oracle", "mistake"], [100, 200],
+                       seeds=2, timesteps=4096)
+    baselines = [c for c in cells if c.teacher == TRUE_REWARD]
+    assert len(baselines) == 2 * 2 and cells[: len(baselines)] == baselines
+    assert len(cells) == len({c.name for c in cells}) == 4 + 2 * 2 * 2 * 2
+    assert all(c.baseline() in baselines for c in cells)
+
+
+def test_a_cell_resumes_from_its_checkpoint(tmp_path):
+    cell = Cell("Reacher-v0", "ppo", "oracle", 200, 3, 4096, iterations=2, n_envs=2)
+    argv = cell.command(tmp_path)
+    assert argv[argv.index("--labels") + 1] == "200" and "--resume" not in argv
+    assert argv[argv.index("--threads") + 1] == "1"
+    (tmp_path / "checkpoint").mkdir()
+    (tmp_path / "checkpoint" / "state.json").write_text("{}")
+    assert "--resume" in cell.command(tmp_path)
+    assert "--true-reward" in cell.baseline().command(tmp_path / "other")
+
+
+def test_scores_are_normalised_by_the_cells_own_baseline():
+    def result(true, random=-40.0):
+        return {"metrics": {"true_return_mean": true, "random_return_mean": random}}
+
+    assert normalized(result(-15.0), result(-5.0)) == (25 / 35)
+    assert normalized(result(-15.0), None) is None
+    cell = Cell("Reacher-v0", "ppo", "oracle", 20, 0, 2048)
+    done = {cell.name: result(-15.0), cell.baseline().name: result(-5.0)}
+    assert "| Reacher-v0 | ppo | oracle | 20 | 1 | 0.714 |" in "\n".join(summary([cell], done))
+
+
+def test_the_quick_grid_runs_then_counts_its_cells_done(tmp_path, capsys):
+    argv = ["--quick", "--results", str(tmp_path / "results"), "--runs", str(tmp_path / "runs"),
+            "--workers", "2", "--no-progress"]
+    assert main(argv) == 0
+    files = sorted((tmp_path / "results" / "quick").glob("*.json"))
+    assert [f.stem for f in files] == ["Reacher-v0_ppo_oracle-20_seed0",
+                                       "Reacher-v0_ppo_true_reward_seed0"]
+    result = json.loads(files[0].read_text())
+    assert result["metrics"]["timesteps"] == 2048 and result["metrics"]["labels_used"] == 20
+    assert len(result["history"]) == 2 and result["cell"]["teacher"] == "oracle"
+    assert "2 of 2 cells done" in capsys.readouterr().out
+    stamps = [f.stat().st_mtime for f in files]
+    started = time.monotonic()
+    assert main(argv) == 0  # everything done already: nothing runs again
+    assert time.monotonic() - started < 5 and [f.stat().st_mtime for f in files] == stamps
