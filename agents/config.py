@@ -20,7 +20,7 @@ from stable_baselines3 import PPO, SAC
 
 from agents.hyperparams import Settings, settings_for
 from feedback.cli import OneLineParser
-from feedback.errors import FeedbackError
+from feedback.errors import FeedbackError, check_count
 from feedback.queries import STRATEGIES
 from feedback.store import check_annotator_name
 from feedback.teachers import TEACHER_PRESETS, make_teacher
@@ -56,11 +56,7 @@ def option(default: object = dataclasses.MISSING, help: str = "", *,
 
 def at_least(minimum: int, flag: str) -> Check:
     """A check that a whole number (or None: the table's default) is at least ``minimum``."""
-    def check(value: object) -> object:
-        if value is not None and value < minimum:
-            raise FeedbackError(f"{flag} must be at least {minimum}, got {value}")
-        return value
-    return check
+    return lambda value: None if value is None else check_count(flag, value, minimum)
 
 
 def one_of(choices: object, what: str) -> Check:
