@@ -93,16 +93,22 @@ def start_session(display: str, store: Path, *extra: str,
 
 
 def wait_for_moving_clips(display: str) -> tuple[np.ndarray, np.ndarray]:
-    """Two screenshots of one size that differ: the clips are on screen and playing."""
+    """The last two of three screenshots of one size, each unlike the one before: clips playing.
+
+    Two changes in a row, because one change can be the window's first drawing (its unpainted
+    area, then "loading...") or the last frame of an answered pair, then "loading...": a key
+    typed then would land on no pair and be dropped. "loading..." is still, so after two
+    changes the screen shows a pair that the viewer has drawn.
+    """
     deadline = time.monotonic() + 60
-    first = grab(display)
+    shots = [grab(display)]
     while time.monotonic() < deadline:
         time.sleep(0.25)
-        later = grab(display)
-        if later.shape == first.shape and np.any(later != first):
-            return first, later
-        first = later
-    raise AssertionError("the window never changed")
+        shots = [*shots[-2:], grab(display)]
+        if len(shots) == 3 and len({s.shape for s in shots}) == 1 and all(
+                np.any(a != b) for a, b in zip(shots, shots[1:])):
+            return shots[1], shots[2]
+    raise AssertionError("the window never played clips")
 
 
 def answers_stored(store: Path, count: int, read) -> list:
