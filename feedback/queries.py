@@ -49,12 +49,14 @@ def select_pairs(
     model: RewardModel | None = None,
     oversample: int = 10,
     exclude: set[frozenset[str]] | None = None,
+    groups: Sequence[int] | None = None,
 ) -> np.ndarray:
     """Choose ``n`` pairs of positions in ``segments``: array ``(n, 2)``.
 
     Pairs whose segment ids are in ``exclude`` (already asked, either order) are never
     chosen; fewer than ``n`` pairs come back only if too few new pairs exist. Without a
-    model the informed strategies fall back to uniform.
+    model the informed strategies fall back to uniform. ``groups`` (one number per
+    segment) pairs only segments of one group, e.g. two completions of one prompt.
     """
     n = check_count("number of queries", n)
     oversample = check_count("oversample", oversample, 1)
@@ -64,7 +66,9 @@ def select_pairs(
     if n == 0:
         return np.zeros((0, 2), dtype=np.int64)
     informed = strategy != "uniform" and model is not None
-    candidates = sample_pairs(len(segments), n * (oversample if informed else 1) + n, rng)
+    count = n * (oversample if informed else 1) + n
+    candidates = (sample_pairs(len(segments), count, rng) if groups is None
+                  else group_pairs(groups, count, rng))
     candidates = _new_pairs(candidates, segments, exclude or set())
     if informed and len(candidates) > n:
         used, local = np.unique(candidates, return_inverse=True)
@@ -73,6 +77,19 @@ def select_pairs(
         best = np.argsort(-score_pairs(strategy, probabilities), kind="stable")
         candidates = candidates[best]
     return candidates[:n]
+
+
+def group_pairs(groups: Sequence[int], count: int, rng: np.random.Generator) -> np.ndarray:
+    """Up to ``count`` random distinct pairs ``(i, j)``, ``i != j``, of one group each."""
+    groups = np.asarray(groups)
+    members = [np.flatnonzero(groups == g) for g in np.unique(groups)]
+    pairs = [(i, j) for m in members for a, i in enumerate(m) for j in m[a + 1:]]
+    if not pairs:
+        return np.zeros((0, 2), dtype=np.int64)
+    pairs = np.asarray(pairs, dtype=np.int64)[rng.permutation(len(pairs))[:count]]
+    flip = rng.random(len(pairs)) < 0.5  # either side first
+    pairs[flip] = pairs[flip, ::-1]
+    return pairs
 
 
 def _new_pairs(
