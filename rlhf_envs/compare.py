@@ -4,9 +4,12 @@
     python -m rlhf_envs.compare --env Reacher-v0 --from-run runs/rlhf   # the loop's queries
     python -m rlhf_envs.compare --env Reacher-v0 --store labels.db --mode rate
     python -m rlhf_envs.compare --env Highway-v0 --store labels.db --mode demo --pairs 5
+    python -m rlhf_envs.compare --text runs/text          # a text run's completions
 
 Modes: ``compare`` (which of two clips is better), ``rate`` (1-5 per clip) and ``demo``
-(drive, or pick slates, yourself; see :mod:`rlhf_envs.labeling.demo_session`). Segments
+(drive, or pick slates, yourself; see :mod:`rlhf_envs.labeling.demo_session`). ``--text``
+answers the queries of a text run (``python -m agents.text``): prompt and completions are
+shown as scrollable pages (:mod:`feedback.ui.text_pages`). Segments
 come from a training run's store (the queries it waits for, or its segments) or from
 fresh rollouts of a random or trained policy (:mod:`rlhf_envs.labeling.rollouts`); the
 sessions of :mod:`feedback.ui.sessions` draw their clips ahead. Every answer is committed
@@ -26,8 +29,10 @@ from feedback.cli import OneLineParser, run_cli
 from feedback.errors import FeedbackError
 from feedback.segments import DEFAULT_SEGMENT_LENGTH, Segment
 from feedback.store import FeedbackStore, check_annotator_name
+from feedback.text import TEXT_PREFIX
 from feedback.ui.demo_player import DemoPlayer
 from feedback.ui.sessions import CompareSession, PreparedSession, RateSession
+from feedback.ui.text_pages import TextRenderer
 from feedback.ui.viewer import Viewer
 from rlhf_envs.labeling import (
     DemoSession,
@@ -48,7 +53,11 @@ def parser() -> OneLineParser:
     p = OneLineParser(prog="python -m rlhf_envs.compare",
                       description="Give feedback on clips in a pygame window: compare, rate or "
                                   "demonstrate; every answer is stored before the next shows.")
-    p.add_argument("--env", required=True, help="env id, with or without 'rlhf_envs/'")
+    p.add_argument("--env", default=None,
+                   help="env id, with or without 'rlhf_envs/' (not with --text)")
+    p.add_argument("--text", type=Path, default=None,
+                   help="a text run directory (python -m agents.text --out DIR) or its "
+                        "store: answer its queries on completions")
     p.add_argument("--store", type=Path, default=None,
                    help="feedback store file (default: --from-run's feedback.db)")
     p.add_argument("--from-run", type=Path, default=None,
@@ -82,9 +91,33 @@ def _segment_length(args, store: FeedbackStore) -> int:
     return max(set(lengths), key=lengths.count) if lengths else DEFAULT_SEGMENT_LENGTH
 
 
+def open_text_session(args: argparse.Namespace) -> PreparedSession:
+    """The session answering a text run's queries (``--text``)."""
+    if args.env is not None or args.store is not None or args.from_run is not None:
+        raise FeedbackError("--text names the run; give no --env, --store or --from-run")
+    if args.mode == "demo":
+        raise FeedbackError("--mode demo acts in an env; text runs are compared or rated")
+    path = args.text / "feedback.db" if args.text.is_dir() else args.text
+    if not path.is_file():
+        raise FeedbackError(f"--text {args.text}: no feedback store there")
+    store = FeedbackStore(path)
+    try:
+        env_ids = sorted(store.env_ids())
+        if len(env_ids) != 1 or not env_ids[0].startswith(TEXT_PREFIX):
+            raise FeedbackError(f"{path} holds no text run's segments (it holds "
+                                f"{', '.join(env_ids) or 'none'})")
+        options = dict(make_renderer=lambda size: TextRenderer(), seed=args.seed)
+        if args.mode == "rate":
+            return RateSession(store, env_ids[0], args.annotator, args.pairs, **options)
+        return CompareSession(store, env_ids[0], args.annotator, args.pairs,
+                              repeat_share=args.repeat_share, **options)
+    except BaseException:
+        store.close()
+        raise
+
+
 def open_session(args: argparse.Namespace) -> PreparedSession | DemoSession:
     """Check the arguments and build the session; raises FeedbackError with one line."""
-    env_id = f"{NAMESPACE}/{env_name(args.env)}"
     if args.mode not in MODES:
         raise FeedbackError(f"unknown mode {args.mode!r}; choose one of: {', '.join(MODES)}")
     check_annotator_name(args.annotator)
@@ -94,6 +127,11 @@ def open_session(args: argparse.Namespace) -> PreparedSession | DemoSession:
         value = getattr(args, flag)
         if value is not None and value < 1:
             raise FeedbackError(f"--{flag.replace('_', '-')} must be at least 1")
+    if args.text is not None:
+        return open_text_session(args)
+    if args.env is None:
+        raise FeedbackError("give --env ID (or --text RUN for a text run)")
+    env_id = f"{NAMESPACE}/{env_name(args.env)}"
     if args.store is None and args.from_run is None:
         raise FeedbackError("give --store PATH (or --from-run DIR)")
     if args.store is not None and args.from_run is not None:

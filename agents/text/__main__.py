@@ -1,6 +1,6 @@
 r"""``python -m agents.text``: generate completions, label them, fit a reward model, (GRPO).
 
-python -m agents.text --model DIR --prompts prompts.txt --rule count:a \\
+python -m agents.text --model DIR --prompts prompts.txt --rule count:a \
         --teacher oracle --labels 300 --out runs/text
 """
 

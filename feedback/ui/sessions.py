@@ -27,6 +27,7 @@ from feedback.errors import FeedbackError
 from feedback.queries import select_pairs
 from feedback.segments import Segment
 from feedback.store import HUMAN, FeedbackStore, Query
+from feedback.ui.text_pages import same_height
 from feedback.ui.viewer import Pair
 
 UNDO_DEPTH = 20  # answers that can be taken back, newest first
@@ -120,6 +121,8 @@ class PreparedSession:
             renderer = self._make_renderer(self._clip_size)  # here: GL contexts are per thread
             for key, ids in self._items():
                 frames = [renderer.frames(s) for s in self.store.get_segments(ids)]
+                if len(frames) == 2 and frames[0].shape[2:] == frames[1].shape[2:]:
+                    frames = same_height(frames)  # two text pages of different lengths
                 self._hand_over(Pair(key, frames[0], frames[1] if len(frames) > 1 else None))
         except BaseException as err:  # shown to the person by next_pair, not lost in a thread
             self._error = err

@@ -5,6 +5,10 @@ come from, and where answers go, is the caller's :class:`PairSource`. Every answ
 ``source.answer`` (durable when it returns) before the next pair is asked for, so quitting
 at any time loses nothing.
 
+Frames taller than wide are pages (text segments, :mod:`feedback.ui.text_pages`): shown
+at the clip width and scrolled with Page Up / Page Down or the mouse wheel, both sides
+together.
+
 An answer applies only to a pair that has been on screen: key presses and clicks that
 arrive before the next pair is drawn wait one frame, and those made while "loading..." is
 shown are dropped, so a fast double press never answers a pair nobody saw.
@@ -31,6 +35,9 @@ RATE_HELP = ("1-5: rate (5 = best)   S: skip   Space: replay   U: undo   + / -: 
 # pygame's default font has no arrow glyphs, so the help line names the keys in words.
 _SHOWN_HELP = KEY_HELP.replace("←", "Left").replace("→", "Right").replace("↓", "Down")
 PROMPTS = ("Which clip is better?", "How good is this clip? (1 = bad, 5 = very good)")
+PAGE_PROMPTS = ("Which completion is better? (PgUp / PgDn: scroll)",
+                "How good is this completion? (1-5; PgUp / PgDn: scroll)")
+SCROLL_STEP = 0.8  # of the visible height, per Page Up / Page Down
 MARGIN, LOOP_HZ, SPEEDS = 16, 60, (0.25, 4.0)
 BG, FG, DIM, BOX = (28, 28, 32), (235, 235, 235), (160, 160, 170), (90, 90, 100)
 
@@ -156,6 +163,8 @@ class Viewer:
         self._pending: list[pygame.event.Event] = []
         self._cache: list[list[pygame.Surface | None]] = [[], []]
         self._pos, self._drawn, self._shown_at = 0.0, False, 0.0
+        self._page_height = 0                # a page's scaled height; 0 for clips
+        self._scroll = 0                     # pixels of a page scrolled past
         self._progress = (0, 0)
         self._session_seconds, self._run_start = 0.0, time.monotonic()
         self._canvas.fill(BG)
@@ -211,11 +220,15 @@ class Viewer:
         if left.ndim != 4 or left.shape[-1] != 3 or left.shape != right.shape or not len(left):
             raise ValueError(f"pair {pair.key}: clips must be (T, H, W, 3) arrays of one "
                              f"shape, got {left.shape} and {right.shape}")
-        self.pair = Pair(pair.key, left, None if rate else right,
-                         pair.prompt or PROMPTS[rate])
         height, width = left.shape[1:3]
-        scale = self.clip_size / max(height, width)
+        page = height > width
+        self.pair = Pair(pair.key, left, None if rate else right,
+                         pair.prompt or (PAGE_PROMPTS if page else PROMPTS)[rate])
+        scale = self.clip_size / (width if page else max(height, width))
         box = (max(1, round(width * scale)), max(1, round(height * scale)))
+        self._page_height, self._scroll = (box[1], 0) if page else (0, 0)
+        if page:
+            box = (box[0], box[0])  # a square window onto the page
         if box != self.layout.clip_a.size or rate != (len(self.layout.clips) == 1):
             self.layout = _make_layout(box, self.clip_size, self._fonts[20], rate)
             self._canvas = pygame.Surface(self.layout.size)
@@ -238,7 +251,7 @@ class Viewer:
     # -- input -------------------------------------------------------------------------------
 
     def _action(self, event: pygame.event.Event) -> str | None:
-        """What an event asks for: an answer, 'undo', 'replay', 'faster', 'slower', 'quit'."""
+        """What an event asks for: an answer, or a command ('undo', 'scroll up', ...)."""
         if event.type == pygame.QUIT:
             return "quit"
         rate = len(self.layout.clips) == 1
@@ -249,6 +262,8 @@ class Viewer:
                 if rect.collidepoint(event.pos):
                     return action
             return None
+        if event.type == pygame.MOUSEWHEEL and event.y:
+            return "scroll up" if event.y > 0 else "scroll down"
         if event.type != pygame.KEYDOWN:
             return None
         key, text = event.key, getattr(event, "unicode", "")
@@ -257,6 +272,7 @@ class Viewer:
                 key == pygame.K_EQUALS and shift):
             return "faster"
         keys = {pygame.K_s: "skip", pygame.K_SPACE: "replay", pygame.K_u: "undo",
+                pygame.K_PAGEUP: "scroll up", pygame.K_PAGEDOWN: "scroll down",
                 pygame.K_MINUS: "slower", pygame.K_KP_MINUS: "slower", pygame.K_q: "quit",
                 pygame.K_ESCAPE: "quit"}
         if rate:
@@ -288,6 +304,11 @@ class Viewer:
                 self._progress = self.source.progress()
             elif action == "replay":
                 self._pos, self.frame = 0.0, 0
+            elif action in ("scroll up", "scroll down"):
+                step = round(SCROLL_STEP * self.layout.clip_a.height)
+                most = max(0, self._page_height - self.layout.clip_a.height)
+                self._scroll += step if action == "scroll down" else -step
+                self._scroll = min(most, max(0, self._scroll))
             elif action in ("faster", "slower"):
                 factor = 2.0 if action == "faster" else 0.5
                 self.speed = min(SPEEDS[1], max(SPEEDS[0], self.speed * factor))
@@ -303,6 +324,8 @@ class Viewer:
             frames = self.pair.left if side == 0 or self.pair.right is None else self.pair.right
             raw = pygame.surfarray.make_surface(np.ascontiguousarray(frames[index]).swapaxes(0, 1))
             size = self.layout.clip_a.size
+            if self._page_height:
+                size = (size[0], self._page_height)
             shrink = size[0] < raw.get_width()
             cached = (pygame.transform.smoothscale if shrink else pygame.transform.scale)(raw, size)
             self._cache[side][index] = cached
@@ -330,7 +353,8 @@ class Viewer:
         else:
             self.frame = int(self._pos) % len(self.pair.left)
             for side, rect in enumerate(lay.clips):
-                canvas.blit(self._frame_surface(side, self.frame), rect)
+                window = pygame.Rect(0, self._scroll, rect.width, rect.height)
+                canvas.blit(self._frame_surface(side, self.frame), rect, area=window)
         for action, rect in lay.buttons.items():
             pygame.draw.rect(canvas, BOX, rect, border_radius=6)
             self._text(_BUTTONS.get(action, action), 24, FG, center=rect.center)
