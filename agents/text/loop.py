@@ -36,7 +36,7 @@ from feedback.files import write_json, write_text
 from feedback.queries import select_pairs
 from feedback.segments import Segment, true_returns
 from feedback.store import HUMAN, FeedbackStore
-from feedback.teachers import make_teacher
+from feedback.teachers import SyntheticTeacher, make_teacher
 from feedback.text import text_segment
 
 STORE_TEACHER = "store"
@@ -68,13 +68,34 @@ def rule_agreement(model: TextRewardModel, segments: list[Segment], pairs: np.nd
     return float(model.agreement(left, right, answers))
 
 
+def post_queries(store: FeedbackStore, segments: list[Segment], labels: int,
+                 rng: np.random.Generator) -> None:
+    """Post ``labels`` queries for people, unless the store has queries already."""
+    if not store.pending_queries() and not store.labels():
+        pairs = select_pairs(segments, labels, rng, strategy="uniform",
+                             groups=[s.episode for s in segments])
+        store.add_queries([(segments[i].id, segments[j].id) for i, j in pairs])
+
+
+def ask(store: FeedbackStore, teacher: SyntheticTeacher, model: TextRewardModel,
+        segments: list[Segment], budget: int, rng: np.random.Generator, iteration: int,
+        strategy: str) -> None:
+    """Choose ``budget`` new pairs (uniform in the first iteration), answer and store them."""
+    strategy = "uniform" if iteration == 0 else strategy
+    pairs = select_pairs(segments, budget, rng, strategy=strategy,
+                         model=model if iteration else None,
+                         groups=[s.episode for s in segments], exclude=store.asked_pairs())
+    left, right = [segments[i] for i in pairs[:, 0]], [segments[j] for j in pairs[:, 1]]
+    ids = store.add_queries([(a.id, b.id) for a, b in zip(left, right)], strategy=strategy,
+                            iteration=iteration)
+    store.add_labels(zip(ids, teacher.answer_segments(left, right)), teacher.name)
+
+
 def run(args: argparse.Namespace) -> dict:
     """Run the loop the arguments ask for; writes the run directory and returns its metrics."""
     started = time.perf_counter()
     out = Path(args.out)
     task = TextTask(args.task, read_prompts(args.prompts), args.rule)
-    if args.teacher != STORE_TEACHER:
-        teacher = make_teacher(args.teacher, seed=args.seed)
     lm, tokenizer = load_language_model(args.model, args.device, download=args.download)
     out.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(args.seed)
@@ -97,30 +118,16 @@ def run(args: argparse.Namespace) -> dict:
     with FeedbackStore(out / "feedback.db") as store:
         store.add_segments(segments)
         if args.teacher == STORE_TEACHER:
-            if not store.pending_queries() and not store.labels():
-                pairs = select_pairs(asked, args.labels, rng, strategy="uniform",
-                                     groups=[s.episode for s in asked])
-                store.add_queries([(asked[i].id, asked[j].id) for i, j in pairs])
+            post_queries(store, asked, args.labels, rng)
+            fit = _fit(model, store, segments, args.epochs)
         else:
+            teacher = make_teacher(args.teacher, seed=args.seed)
             for iteration, budget in enumerate(_budgets(args.labels, args.iterations)):
-                strategy = "uniform" if iteration == 0 else args.queries
                 t0 = time.perf_counter()
-                pairs = select_pairs(asked, budget, rng, strategy=strategy,
-                                     model=model if iteration else None,
-                                     groups=[s.episode for s in asked],
-                                     exclude=store.asked_pairs())
-                left, right = [asked[i] for i in pairs[:, 0]], [asked[j] for j in pairs[:, 1]]
-                answers = teacher.answer_segments(left, right)
-                ids = store.add_queries([(a.id, b.id) for a, b in zip(left, right)],
-                                        strategy=strategy, iteration=iteration)
-                store.add_labels(zip(ids, answers), args.teacher)
+                ask(store, teacher, model, asked, budget, rng, iteration, args.queries)
                 labelling_seconds += time.perf_counter() - t0
-                report = _fit(model, store, segments, args.epochs)
-                history.append({"iteration": iteration, "labels": report["labels"],
-                                "heldout_agreement": report["heldout_agreement"],
-                                "fit_seconds": report["fit_seconds"]})
-        fit = _fit(model, store, segments, args.epochs) if args.teacher == STORE_TEACHER \
-            else history[-1]
+                fit = _fit(model, store, segments, args.epochs)
+                history.append({"iteration": iteration, **fit})
         rows = preference_rows(store)
     write_rows(out / "preferences.jsonl", rows)
     model.save(out / "reward_model")
@@ -128,7 +135,7 @@ def run(args: argparse.Namespace) -> dict:
     metrics = {
         "task": task.name, "rule": task.rule, "model": str(args.model),
         "teacher": args.teacher, "seed": args.seed, "prompts": len(task.prompts),
-        "completions": len(segments), "labels": fit["labels"],
+        "completions": len(segments), "labels": fit["labels"], "labels_from_people": fit["people"],
         "preference_rows": len(rows),
         "heldout_agreement": fit["heldout_agreement"],
         "rule_agreement": rule_agreement(model, kept, evaluation),
