@@ -2,7 +2,8 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-# Optional extras to install beside dev, e.g. `make test EXTRAS=dev,text` (CI does).
+# The extras installed into the venv; CI adds text and team: EXTRAS=dev,text,team. Each
+# set of extras has its own stamp, so asking for other extras installs them.
 EXTRAS ?= dev
 comma := ,
 STAMP := $(VENV)/.installed-$(subst $(comma),-,$(EXTRAS))

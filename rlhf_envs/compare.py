@@ -204,7 +204,7 @@ def label(args: argparse.Namespace) -> None:
             what = "answers"
         done, planned = session.progress()
         what = what if given != 1 else what[:-1]
-        print(f"{given} {what} stored in {session.store.path} ({done}/{planned} planned)")
+        print(f"{given} {what} stored in {session.store.address} ({done}/{planned} planned)")
         if args.mode == "compare":
             quality = _quality_line(session.store, args.annotator)
     finally:

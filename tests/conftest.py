@@ -1,4 +1,10 @@
-"""Shared fixtures: headless settings and small real datasets."""
+"""Shared fixtures: headless settings, small real datasets, and both store backends.
+
+``backend`` runs a test once on SQLite and once on PostgreSQL: a throw-away cluster is
+started once per session (:mod:`postgres_server`) and each test gets fresh databases.
+Where no server can start, the PostgreSQL cases skip with one line; with
+``RLHF_REQUIRE_POSTGRES=1`` (CI) that is a failure instead.
+"""
 
 from __future__ import annotations
 
@@ -10,8 +16,38 @@ os.environ.setdefault("MUJOCO_GL", "egl")
 import gymnasium as gym  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+from postgres_server import PostgresServer, ServerUnavailable  # noqa: E402
+from store_backends import PostgresStores, SQLiteStores  # noqa: E402
 
 from feedback.segments import Segment, cut_segments  # noqa: E402
+
+REQUIRE_POSTGRES = os.environ.get("RLHF_REQUIRE_POSTGRES") == "1"
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A throw-away PostgreSQL cluster for the whole session (skips if none can start)."""
+    try:
+        server = PostgresServer.start()
+    except ServerUnavailable as err:
+        if REQUIRE_POSTGRES:
+            pytest.fail(f"RLHF_REQUIRE_POSTGRES=1 but no PostgreSQL server: {err}",
+                        pytrace=False)
+        pytest.skip(f"PostgreSQL cases skip: {err} (RLHF_REQUIRE_POSTGRES=1 makes this "
+                    "a failure)")
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def backend(request, tmp_path):
+    """New stores on one backend: SQLite files in tmp_path, or fresh PostgreSQL databases."""
+    if request.param == "sqlite":
+        stores = SQLiteStores(tmp_path)
+    else:
+        stores = PostgresStores(request.getfixturevalue("postgres_server"))
+    yield stores
+    stores.finish()
 
 
 def halfcheetah_segments(seed: int, episodes: int, steps: int = 1000) -> list[Segment]:

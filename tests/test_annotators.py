@@ -8,17 +8,17 @@ from feedback.ui.sessions import CompareSession
 from rlhf_envs.labeling import clip_renderer, rollout_segments
 
 
-def stored_pairs(tmp_path):
+def stored_pairs(address):
     rng = np.random.default_rng(0)
     segments = cut_segments(rng.normal(size=(81, 3)), rng.normal(size=(80, 2)),
                             rng.normal(size=80), length=10, env_id="Toy-v0")
-    store = FeedbackStore(tmp_path / "s.db")
+    store = FeedbackStore(address)
     store.add_segments(segments)
     return store, [s.id for s in segments]
 
 
-def test_self_consistency_compares_swapped_repeats_and_agreement_across_people(tmp_path):
-    store, ids = stored_pairs(tmp_path)
+def test_self_consistency_compares_swapped_repeats_and_agreement_across_people(backend):
+    store, ids = stored_pairs(backend.address())
     a, b, c, d = ids[:4]
     q = store.add_queries([(a, b), (b, a), (c, d), (d, c), (a, c), (c, a)])
     # ana: consistent on (a, b) (left, then right with sides swapped), not on (c, d).
@@ -36,11 +36,12 @@ def test_self_consistency_compares_swapped_repeats_and_agreement_across_people(t
     assert quality["bo"]["agreement_with_others"] == pytest.approx(3 / 4)
     weights = label_weights(store.labels(), min_repeats=2)
     assert weights.tolist() == [0.5, 0.5, 0.5, 0.5, 1.0, 1.0, 1.0]
+    store.close()
 
 
-def test_sessions_bring_back_answered_pairs_with_sides_swapped(tmp_path):
+def test_sessions_bring_back_answered_pairs_with_sides_swapped(backend):
     env = "rlhf_envs/Reacher-v0"
-    store = FeedbackStore(tmp_path / "labels.db")
+    store = FeedbackStore(backend.address("labels"))
     session = CompareSession(store, env, "ana", planned=6, repeat_share=1.0,
                              make_renderer=clip_renderer(env),
                              make_segments=lambda seed: rollout_segments(env, 160, 10, seed))
@@ -53,6 +54,7 @@ def test_sessions_bring_back_answered_pairs_with_sides_swapped(tmp_path):
         session.answer(pair.key, "left", 1.0)
     session.close()
     labels = store.labels()
+    store.close()
     by_pair = {(lab.left_id, lab.right_id): lab for lab in labels}
     repeats = [lab for lab in labels if (lab.right_id, lab.left_id) in by_pair]
     assert repeats  # (the pairs drawn ahead come first, then the repeats)

@@ -14,8 +14,7 @@ from conftest import one_line
 from feedback.errors import FeedbackError, StoreError
 from feedback.segments import cut_segments
 from feedback.store import FeedbackStore, encode_segment
-from feedback.store.schema import MIGRATIONS, SCHEMA_V1, SCHEMA_VERSION, statements
-from feedback.store.sqlite import APPLICATION_ID
+from feedback.store.schema import SCHEMA_VERSION
 
 
 def make_segments(n=8, length=10):
@@ -28,9 +27,9 @@ def make_segments(n=8, length=10):
         source="random")
 
 
-def test_segments_queries_and_labels_round_trip(tmp_path):
+def test_segments_queries_and_labels_round_trip(backend):
     segments = make_segments()
-    path = tmp_path / "feedback.db"
+    path = backend.address()
     with FeedbackStore(path) as store:
         store.add_segments(segments)
         store.add_segments(segments[:2])  # storing again changes nothing
@@ -56,9 +55,9 @@ def test_segments_queries_and_labels_round_trip(tmp_path):
                                                                     segments[3].id))}
 
 
-def test_labels_export_and_import_as_json_lines(tmp_path):
+def test_labels_export_and_import_as_json_lines(backend, tmp_path):
     segments = make_segments()
-    source, target = FeedbackStore(tmp_path / "a.db"), FeedbackStore(tmp_path / "b.db")
+    source, target = FeedbackStore(backend.address("a")), FeedbackStore(backend.address("b"))
     for store in (source, target):
         store.add_segments(segments)
     queries = source.add_queries([(segments[i].id, segments[i + 1].id) for i in range(4)])
@@ -81,11 +80,13 @@ def test_labels_export_and_import_as_json_lines(tmp_path):
         target.import_labels(tmp_path / "bad.jsonl")
     assert "bad.jsonl:1: not valid JSON" in one_line(err)
     assert len(target.labels()) == 4  # nothing half-imported
+    source.close()
+    target.close()
 
 
-def test_bad_labels_and_annotators(tmp_path):
+def test_bad_labels_and_annotators(backend):
     segments = make_segments()
-    store = FeedbackStore(tmp_path / "f.db")
+    store = FeedbackStore(backend.address())
     store.add_segments(segments)
     [query] = store.add_queries([(segments[0].id, segments[1].id)])
     with pytest.raises(FeedbackError) as err:
@@ -101,19 +102,31 @@ def test_bad_labels_and_annotators(tmp_path):
         store.add_queries([(segments[0].id, "missing")])
     one_line(err)
     assert store.label_count() == 0
+    store.close()
 
 
-def test_newer_damaged_and_foreign_files_are_refused_untouched(tmp_path):
-    newer = tmp_path / "newer.db"
+def test_newer_and_foreign_stores_are_refused_untouched(backend):
+    newer = backend.address("newer")
     FeedbackStore(newer).close()
-    with sqlite3.connect(newer) as db:
-        db.execute("PRAGMA user_version=99")
-    before = newer.read_bytes()
+    with backend.connect(newer) as raw:
+        backend.mark(raw, 99)
+    before = backend.snapshot(newer)
     with pytest.raises(StoreError) as err:
         FeedbackStore(newer)
-    assert "schema version 99" in one_line(err)
-    assert newer.read_bytes() == before
+    assert "schema version 99" in one_line(err) and newer in one_line(err)
+    assert backend.snapshot(newer) == before
 
+    foreign = backend.address("other")
+    with backend.connect(foreign) as raw:
+        raw.execute("CREATE TABLE songs (title TEXT)")
+    before = backend.snapshot(foreign)
+    with pytest.raises(StoreError) as err:
+        FeedbackStore(foreign)
+    assert "not an rlhf-envs feedback store" in one_line(err)
+    assert backend.snapshot(foreign) == before
+
+
+def test_files_that_are_not_sqlite_are_refused_untouched(tmp_path):
     text = tmp_path / "notes.txt"
     text.write_text("hello, I am not a database\n")
     with pytest.raises(StoreError) as err:
@@ -121,67 +134,61 @@ def test_newer_damaged_and_foreign_files_are_refused_untouched(tmp_path):
     assert "not a feedback store" in one_line(err)
     assert text.read_text() == "hello, I am not a database\n"
 
-    foreign = tmp_path / "other.db"
-    with sqlite3.connect(foreign) as db:
-        db.execute("CREATE TABLE songs (title TEXT)")
-    with pytest.raises(StoreError) as err:
-        FeedbackStore(foreign)
-    assert "not an rlhf-envs feedback store" in one_line(err)
 
-
-def write_version_1_store(path, segments):
+def write_version_1_store(backend, address, segments):
     """A store as rlhf-envs wrote it before ratings and demonstrations (schema 1)."""
-    with sqlite3.connect(path) as db:
-        db.executescript(SCHEMA_V1)
-        db.execute(f"PRAGMA application_id={APPLICATION_ID}")
-        db.execute("PRAGMA user_version=1")
-    with sqlite3.connect(path) as db:  # one labelled pair, written by hand as v1 would
+    with backend.connect(address) as raw:
+        raw.script(backend.steps[1])
+        backend.mark(raw, 1)
+    with backend.connect(address) as raw:  # one labelled pair, written by hand as v1 would
         for s in segments[:2]:
-            db.execute("INSERT INTO segments VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0)",
-                       (s.id, s.env_id, s.source, s.episode, s.start, len(s),
-                        encode_segment(s), hashlib.sha256(encode_segment(s)).hexdigest()))
-        db.execute("INSERT INTO annotators VALUES (1, 'ana', 'human', 0)")
-        db.execute("INSERT INTO queries VALUES (1, ?, ?, 'uniform', 0, 0)",
-                   (segments[0].id, segments[1].id))
-        db.execute("INSERT INTO labels VALUES (1, 1, 'left', 1, 1.5, 0, 'compare')")
+            raw.execute("INSERT INTO segments (id, env_id, source, episode, start, length, "
+                        "arrays, checksum, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0)",
+                        (s.id, s.env_id, s.source, s.episode, s.start, len(s),
+                         encode_segment(s), hashlib.sha256(encode_segment(s)).hexdigest()))
+        raw.execute("INSERT INTO annotators (name, kind, created) VALUES ('ana', 'human', 0)")
+        raw.execute("INSERT INTO queries (left_id, right_id, strategy, iteration, created) "
+                    "VALUES (?, ?, 'uniform', 0, 0)", (segments[0].id, segments[1].id))
+        raw.execute("INSERT INTO labels (query_id, answer, annotator_id, seconds, created, "
+                    "kind) VALUES (1, 'left', 1, 1.5, 0, 'compare')")
 
 
-def test_version_1_stores_are_upgraded_in_place_keeping_their_labels(tmp_path):
+def test_version_1_stores_are_upgraded_in_place_keeping_their_labels(backend):
     segments = make_segments()
-    path = tmp_path / "old.db"
-    write_version_1_store(path, segments)
+    path = backend.address("old")
+    write_version_1_store(backend, path, segments)
     with FeedbackStore(path) as store:
         [label] = store.labels()
         assert (label.answer, label.annotator, label.left_id) == ("left", "ana", segments[0].id)
         store.add_rating(segments[0].id, 4, "ana")
-    with sqlite3.connect(path) as db:
-        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
+        store.add_labels([(label.query_id, "right")], "bo")  # ids go on after the old rows
+    assert backend.version(path) == SCHEMA_VERSION == 3
 
     # An upgrade that fails part way changes nothing (one transaction).
-    broken = tmp_path / "broken.db"
-    write_version_1_store(broken, segments)
-    with sqlite3.connect(broken) as db:
-        db.execute("CREATE TABLE demonstrations (x)")  # in the way of the upgrade
+    broken = backend.address("broken")
+    write_version_1_store(backend, broken, segments)
+    with backend.connect(broken) as raw:
+        raw.execute("CREATE TABLE demonstrations (x INTEGER)")  # in the way of the upgrade
     with pytest.raises(StoreError) as err:
         FeedbackStore(broken)
+    assert "upgrade to schema version 2" in one_line(err)
     assert "already exists" in one_line(err)
-    with sqlite3.connect(broken) as db:
-        assert db.execute("PRAGMA user_version").fetchone()[0] == 1
-        assert not db.execute("SELECT name FROM sqlite_master WHERE name='ratings'").fetchall()
+    assert backend.version(broken) == 1 and "ratings" not in backend.tables(broken)
 
 
-def test_version_2_stores_call_teachers_synthetic_and_keep_every_row(tmp_path):
-    """Schema 3 renames the annotator kind 'teacher' to 'synthetic' (a rebuilt table)."""
+def test_version_2_stores_call_teachers_synthetic_and_keep_every_row(backend):
+    """Schema 3 renames the annotator kind 'teacher' to 'synthetic'."""
     segments = make_segments()
-    path = tmp_path / "v2.db"
-    write_version_1_store(path, segments)
-    with sqlite3.connect(path) as db:  # the store as rlhf-envs left it at schema 2
-        for statement in statements(MIGRATIONS[2]):
-            db.execute(statement)
-        db.execute("INSERT INTO annotators VALUES (2, 'oracle', 'teacher', 0)")
-        db.execute("INSERT INTO labels VALUES (2, 1, 'right', 2, 0, 0, 'compare')")
-        db.execute("INSERT INTO ratings VALUES (1, ?, 5, 2, 0, 0)", (segments[0].id,))
-        db.execute("PRAGMA user_version=2")
+    path = backend.address("v2")
+    write_version_1_store(backend, path, segments)
+    with backend.connect(path) as raw:  # the store as rlhf-envs left it at schema 2
+        raw.script(backend.steps[2])
+        raw.execute("INSERT INTO annotators (name, kind, created) VALUES ('oracle', 'teacher', 0)")
+        raw.execute("INSERT INTO labels (query_id, answer, annotator_id, seconds, created, "
+                    "kind) VALUES (1, 'right', 2, 0, 0, 'compare')")
+        raw.execute("INSERT INTO ratings (segment_id, rating, annotator_id, seconds, created) "
+                    "VALUES (?, 5, 2, 0, 0)", (segments[0].id,))
+        backend.mark(raw, 2)
     with FeedbackStore(path) as store:
         kinds = {(lab.annotator, lab.annotator_kind) for lab in store.labels()}
         assert kinds == {("ana", "human"), ("oracle", "synthetic")}
@@ -190,9 +197,10 @@ def test_version_2_stores_call_teachers_synthetic_and_keep_every_row(tmp_path):
         store.add_labels([(1, "equal")], "bradley_terry")  # the new kind's name works
         with pytest.raises(FeedbackError, match="annotator kind must be"):
             store.add_labels([(1, "left")], "x", annotator_kind="teacher")
-    with sqlite3.connect(path) as db:
-        assert db.execute("PRAGMA user_version").fetchone()[0] == 3
-        assert db.execute("PRAGMA foreign_key_check").fetchall() == []
+    assert backend.version(path) == 3
+    if backend.kind == "sqlite":  # the rebuilt table kept every reference
+        with sqlite3.connect(path) as db:
+            assert db.execute("PRAGMA foreign_key_check").fetchall() == []
 
 
 OPEN_AT = """
@@ -204,24 +212,23 @@ FeedbackStore(sys.argv[1]).close()
 
 
 @pytest.mark.parametrize("kind", ["new", "version 1"])
-def test_processes_opening_one_store_at_once_all_succeed(kind, tmp_path):
+def test_processes_opening_one_store_at_once_all_succeed(kind, backend):
     for trial in range(3):
-        path = tmp_path / f"{trial}.db"
+        path = backend.address(f"t{trial}")
         if kind == "version 1":
-            write_version_1_store(path, make_segments())
+            write_version_1_store(backend, path, make_segments())
         start = time.time() + 1.0  # after every interpreter has started
-        openers = [subprocess.Popen([sys.executable, "-c", OPEN_AT, str(path), str(start)],
+        openers = [subprocess.Popen([sys.executable, "-c", OPEN_AT, path, str(start)],
                                     cwd=Path(__file__).parent.parent, stderr=subprocess.PIPE,
                                     text=True) for _ in range(4)]
         errors = [p.communicate()[1] for p in openers]
         assert all(p.returncode == 0 for p in openers), [e for e in errors if e][0][-300:]
-        with sqlite3.connect(path) as db:
-            assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        assert backend.version(path) == SCHEMA_VERSION
 
 
-def test_ratings_and_demonstrations_are_stored_with_their_kind(tmp_path):
+def test_ratings_and_demonstrations_are_stored_with_their_kind(backend):
     segments = make_segments()
-    with FeedbackStore(tmp_path / "f.db") as store:
+    with FeedbackStore(backend.address()) as store:
         store.add_segments(segments[:3])
         first = store.add_rating(segments[0].id, 5, "ana", seconds=2.0)
         store.add_rating(segments[1].id, None, "ana")  # skipped
@@ -269,14 +276,14 @@ def test_damaged_store_is_reported(tmp_path):
     assert "damaged" in one_line(err)
 
 
-def test_sigkill_while_writing_loses_no_acknowledged_label(tmp_path):
+def test_sigkill_while_writing_loses_no_acknowledged_label(backend):
     segments = make_segments(n=60)
-    path = tmp_path / "f.db"
+    path = backend.address()
     with FeedbackStore(path) as store:
         store.add_segments(segments)
         store.add_queries([(a.id, b.id) for a in segments for b in segments if a.id < b.id])
     writer = subprocess.Popen(
-        [sys.executable, str(Path(__file__).with_name("store_writer.py")), str(path)],
+        [sys.executable, str(Path(__file__).with_name("store_writer.py")), path],
         stdout=subprocess.PIPE, text=True, cwd=Path(__file__).parent.parent)
     acknowledged = []
     deadline = time.monotonic() + 60
@@ -293,9 +300,9 @@ def test_sigkill_while_writing_loses_no_acknowledged_label(tmp_path):
         assert len(store.pending_queries()) == 60 * 59 // 2 - len(stored)
 
 
-def test_an_import_with_bad_seconds_or_a_repeated_line_adds_nothing_wrong(tmp_path):
+def test_an_import_with_bad_seconds_or_a_repeated_line_adds_nothing_wrong(backend, tmp_path):
     segments = make_segments()
-    store = FeedbackStore(tmp_path / "labels.db")
+    store = FeedbackStore(backend.address("labels"))
     store.add_segments(segments[:2])
     line = {"left": segments[0].id, "right": segments[1].id, "answer": "left",
             "annotator": "ana", "annotator_kind": "human", "seconds": 1.5, "created": 7.0,

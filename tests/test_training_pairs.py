@@ -18,9 +18,9 @@ def clips(n, length, source, seed, action_mean=0.0):
                         episode=seed)
 
 
-def test_ratings_become_comparisons_within_each_person(tmp_path):
+def test_ratings_become_comparisons_within_each_person(backend):
     c = clips(4, 10, "random", 0)
-    with FeedbackStore(tmp_path / "f.db") as store:
+    with FeedbackStore(backend.address()) as store:
         store.add_segments(c)
         store.add_rating(c[0].id, 5, "ana")
         store.add_rating(c[1].id, 2, "ana")
@@ -36,10 +36,10 @@ def test_ratings_become_comparisons_within_each_person(tmp_path):
     assert data.kinds == ["rate"] * 3 and data.counts == {"rate": 3}
 
 
-def test_demonstrations_are_preferred_over_agent_clips_of_their_length(tmp_path):
+def test_demonstrations_are_preferred_over_agent_clips_of_their_length(backend):
     agent = clips(6, 10, "policy", 1)
     demos = clips(2, 10, "demo", 2) + clips(1, 7, "demo", 3)  # the last: another length
-    with FeedbackStore(tmp_path / "f.db") as store:
+    with FeedbackStore(backend.address()) as store:
         store.add_segments(agent)
         for demo in demos:
             store.add_demonstration(demo, "ana")
@@ -67,9 +67,9 @@ def test_a_model_fitted_on_demonstrations_prefers_demonstrated_behaviour(tmp_pat
     assert model.segment_returns(fresh_demo).mean() > model.segment_returns(fresh_agent).mean()
 
 
-def test_compare_labels_keep_their_annotator_weights(tmp_path):
+def test_compare_labels_keep_their_annotator_weights(backend):
     c = clips(4, 10, "random", 8)
-    with FeedbackStore(tmp_path / "f.db") as store:
+    with FeedbackStore(backend.address()) as store:
         store.add_segments(c)
         [q] = store.add_queries([(c[0].id, c[1].id)])
         store.add_label(q, "left", "teacher")
@@ -80,8 +80,8 @@ def test_compare_labels_keep_their_annotator_weights(tmp_path):
     np.testing.assert_array_equal(data.weights, [1.0, 1.0])
 
 
-def test_demonstrations_are_paired_with_agent_clips_of_their_own_length(tmp_path):
-    with FeedbackStore(tmp_path / "f.db") as store:
+def test_demonstrations_are_paired_with_agent_clips_of_their_own_length(backend):
+    with FeedbackStore(backend.address()) as store:
         store.add_segments(clips(8, 7, "policy", 9) + clips(2, 10, "policy", 10))
         [demo] = clips(1, 10, "demo", 11)
         store.add_demonstration(demo, "ana")

@@ -1,8 +1,10 @@
 """The feedback store: segments, queries, labels, ratings and demonstrations, durable.
 
-``FeedbackStore(path)`` opens (or creates) one SQLite file; see :mod:`.store` for the
-API, :mod:`.schema` for the versions, :mod:`.sqlite` for how a file is opened safely and
-:mod:`.jsonl` for moving labels as JSON Lines.
+``FeedbackStore(address)`` opens (or creates) one SQLite file, or for a team a PostgreSQL
+database (``postgresql://...`` or ``service=NAME``); see :mod:`.store` for the API,
+:mod:`.schema` for the versions, :mod:`.backend` for what a backend does, :mod:`.sqlite`
+and :mod:`.postgres` for how each opens a store safely, and :mod:`.jsonl` for moving
+labels as JSON Lines.
 """
 
 from feedback.store.records import (

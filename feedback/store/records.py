@@ -6,7 +6,6 @@ Segments are encoded as safetensors bytes, never pickled.
 from __future__ import annotations
 
 import math
-import sqlite3
 from dataclasses import dataclass
 
 import numpy as np
@@ -111,13 +110,14 @@ def encode_segment(segment: Segment) -> bytes:
     return safetensors.numpy.save({k: np.ascontiguousarray(v) for k, v in arrays.items()})
 
 
-def decode_segment(row: sqlite3.Row) -> Segment:
-    """The segment of a ``segments`` row (its ``arrays`` column decoded)."""
-    arrays = safetensors.numpy.load(row["arrays"])
-    terms = {k.split(".", 1)[1]: v for k, v in arrays.items() if k.startswith("reward_terms.")}
+def decode_segment(arrays: bytes, *, id: str, env_id: str, source: str, episode: int,
+                   start: int) -> Segment:
+    """The segment of a ``segments`` row: its ``arrays`` column decoded, its other columns."""
+    tensors = safetensors.numpy.load(bytes(arrays))
+    terms = {k.split(".", 1)[1]: v for k, v in tensors.items() if k.startswith("reward_terms.")}
     return Segment(
-        obs=arrays["obs"], acts=arrays["acts"], next_obs=arrays["next_obs"],
-        true_rewards=arrays["true_rewards"], reward_terms=terms,
-        render_states=arrays.get("render_states"), env_id=row["env_id"],
-        source=row["source"], episode=row["episode"], start=row["start"], id=row["id"],
+        obs=tensors["obs"], acts=tensors["acts"], next_obs=tensors["next_obs"],
+        true_rewards=tensors["true_rewards"], reward_terms=terms,
+        render_states=tensors.get("render_states"), env_id=env_id, source=source,
+        episode=episode, start=start, id=id,
     )

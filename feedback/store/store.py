@@ -1,12 +1,16 @@
-"""FeedbackStore: a run's feedback and what it is about, in one SQLite file.
+"""FeedbackStore: a run's feedback and what it is about, in SQLite or PostgreSQL.
 
-It holds segments, queries, labels, ratings, demonstrations and annotators.
+It holds segments, queries, labels, ratings, demonstrations and annotators: in one
+SQLite file (a path), or for a team in a PostgreSQL database (a ``postgresql://`` URI or
+``service=NAME``). The address picks the backend (:mod:`feedback.store.backend`); the
+SQL below is the same for both.
 
-Production data rules: every label is committed (WAL, ``synchronous=FULL``) before the
-call that records it returns, so a crash or SIGKILL loses nothing acknowledged. Opening a
-file safely is :mod:`feedback.store.sqlite`'s; the versioned schema and its migrations
-are in :mod:`feedback.store.schema`. Segment arrays are stored as safetensors bytes with
-a sha256 checksum, never pickled.
+Production data rules: every label is committed (SQLite: WAL, ``synchronous=FULL``;
+PostgreSQL: a synchronous commit) before the call that records it returns, so a crash or
+SIGKILL loses nothing acknowledged. Opening a store safely is the backend's
+(:mod:`.sqlite`, :mod:`.postgres`); the versioned schema and its migrations are in
+:mod:`feedback.store.schema`. Segment arrays are stored as safetensors bytes with a
+sha256 checksum, never pickled.
 """
 
 from __future__ import annotations
@@ -14,15 +18,14 @@ from __future__ import annotations
 import hashlib
 import operator
 import os
-import sqlite3
 import threading
 import time
 from collections.abc import Iterable, Sequence
-from pathlib import Path
 
 from feedback.answers import ANSWERS
 from feedback.errors import FeedbackError, StoreError
 from feedback.segments import Segment
+from feedback.store.backend import Backend, ConstraintError, open_backend
 from feedback.store.jsonl import read_label_lines, write_label_lines
 from feedback.store.records import (
     HUMAN,
@@ -37,19 +40,29 @@ from feedback.store.records import (
     decode_segment,
     encode_segment,
 )
-from feedback.store.sqlite import open_database
+
+SEGMENT_COLUMNS = "id, env_id, source, episode, start, length, arrays, checksum, created"
 
 
 class FeedbackStore:
-    """One SQLite file holding a run's feedback; safe to share between threads."""
+    """A run's or a team's feedback, in SQLite or PostgreSQL; safe to share between threads.
 
-    def __init__(self, path: str | os.PathLike) -> None:
-        self.path = Path(path)
+    :param address: an SQLite file's path (created if missing), or a PostgreSQL
+        database's ``postgresql://`` (or ``postgres://``) URI or ``service=NAME``; its
+        credentials come from libpq (``~/.pgpass``, ``PG*`` variables, service files)
+    """
+
+    def __init__(self, address: str | os.PathLike) -> None:
         self._lock = threading.RLock()
-        self._db = open_database(self.path)
+        self._db = open_backend(address)
+        self.address = self._db.address  # for people: any password masked
+        self.path = self._db.path  # the SQLite file (None for PostgreSQL)
+
+    def __repr__(self) -> str:
+        return f"FeedbackStore({self.address!r})"
 
     def close(self) -> None:
-        """Close the SQLite file (everything recorded is committed already)."""
+        """Close the store's file or connection (everything recorded is committed already)."""
         with self._lock:
             self._db.close()
 
@@ -62,18 +75,11 @@ class FeedbackStore:
     def _transaction(self, work):
         """Run ``work(db)`` in one committed transaction (all or nothing)."""
         with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                result = work(self._db)
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
-            return result
+            return self._db.transaction(work)
 
-    def _query(self, sql: str, params: Sequence = ()) -> list[sqlite3.Row]:
+    def _query(self, sql: str, params: Sequence = ()) -> list[tuple]:
         with self._lock:
-            return self._db.execute(sql, params).fetchall()
+            return self._db.rows(sql, params)
 
     # ------------------------------------------------------------------ segments
     def add_segments(self, segments: Iterable[Segment]) -> None:
@@ -84,8 +90,9 @@ class FeedbackStore:
             blob = encode_segment(s)
             rows.append((s.id, s.env_id, s.source, s.episode, s.start, len(s), blob,
                          hashlib.sha256(blob).hexdigest(), now))
-        self._transaction(lambda db: db.executemany(
-            "INSERT OR IGNORE INTO segments VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows))
+        self._transaction(lambda db: db.run_many(
+            f"INSERT INTO segments ({SEGMENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT DO NOTHING", rows))
 
     def get_segments(self, ids: Sequence[str]) -> list[Segment]:
         """Segments by id, in the order asked; checksums are verified."""
@@ -93,13 +100,16 @@ class FeedbackStore:
         for begin in range(0, len(ids), 500):
             chunk = list(ids[begin : begin + 500])
             marks = ",".join("?" * len(chunk))
-            for row in self._query(f"SELECT * FROM segments WHERE id IN ({marks})", chunk):
-                if hashlib.sha256(row["arrays"]).hexdigest() != row["checksum"]:
-                    raise StoreError(f"{self.path}: segment {row['id']} is damaged (checksum)")
-                found[row["id"]] = decode_segment(row)
+            rows = self._query("SELECT id, env_id, source, episode, start, arrays, checksum "
+                               f"FROM segments WHERE id IN ({marks})", chunk)
+            for sid, env_id, source, episode, start, arrays, checksum in rows:
+                if hashlib.sha256(arrays).hexdigest() != checksum:
+                    raise StoreError(f"{self.address}: segment {sid} is damaged (checksum)")
+                found[sid] = decode_segment(arrays, id=sid, env_id=env_id, source=source,
+                                            episode=episode, start=start)
         missing = [i for i in ids if i not in found]
         if missing:
-            raise StoreError(f"{self.path}: no segment {missing[0]} in the store")
+            raise StoreError(f"{self.address}: no segment {missing[0]} in the store")
         return [found[i] for i in ids]
 
     def segment_ids(self) -> list[str]:
@@ -126,20 +136,19 @@ class FeedbackStore:
         self, pairs: Iterable[tuple[str, str]], strategy: str = "uniform", iteration: int = 0
     ) -> list[int]:
         """Record pairs of segment ids to ask about; a pair already asked keeps its id."""
-        def work(db: sqlite3.Connection) -> list[int]:
+        def work(db: Backend) -> list[int]:
             ids = []
             for left, right in pairs:
-                db.execute(
-                    "INSERT OR IGNORE INTO queries (left_id, right_id, strategy, iteration, "
-                    "created) VALUES (?, ?, ?, ?, ?)", (left, right, strategy, iteration,
-                                                        time.time()))
-                ids.append(db.execute("SELECT id FROM queries WHERE left_id=? AND right_id=?",
-                                      (left, right)).fetchone()[0])
+                db.run("INSERT INTO queries (left_id, right_id, strategy, iteration, created) "
+                       "VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                       (left, right, strategy, iteration, time.time()))
+                ids.append(db.one("SELECT id FROM queries WHERE left_id=? AND right_id=?",
+                                  (left, right))[0])
             return ids
 
         try:
             return self._transaction(work)
-        except sqlite3.IntegrityError:
+        except ConstraintError:
             raise FeedbackError("a query names a segment that is not in the store") from None
 
     def asked_pairs(self) -> set[frozenset[str]]:
@@ -149,18 +158,17 @@ class FeedbackStore:
     def pending_queries(self) -> list[Query]:
         """Queries with no label yet, oldest first."""
         rows = self._query(
-            "SELECT q.* FROM queries q WHERE NOT EXISTS "
-            "(SELECT 1 FROM labels l WHERE l.query_id = q.id) ORDER BY q.id")
-        return [Query(r["id"], r["left_id"], r["right_id"], r["strategy"], r["iteration"])
-                for r in rows]
+            "SELECT q.id, q.left_id, q.right_id, q.strategy, q.iteration FROM queries q "
+            "WHERE NOT EXISTS (SELECT 1 FROM labels l WHERE l.query_id = q.id) ORDER BY q.id")
+        return [Query(*row) for row in rows]
 
     # ------------------------------------------------------------------ annotators and labels
-    def _annotator(self, db: sqlite3.Connection, name: str, kind: str) -> int:
+    def _annotator(self, db: Backend, name: str, kind: str) -> int:
         check_annotator_name(name)
         check_annotator_kind(kind)
-        db.execute("INSERT OR IGNORE INTO annotators (name, kind, created) VALUES (?, ?, ?)",
-                   (name, kind, time.time()))
-        return db.execute("SELECT id FROM annotators WHERE name=?", (name,)).fetchone()[0]
+        db.run("INSERT INTO annotators (name, kind, created) VALUES (?, ?, ?) "
+               "ON CONFLICT DO NOTHING", (name, kind, time.time()))
+        return db.one("SELECT id FROM annotators WHERE name=?", (name,))[0]
 
     def add_label(self, query_id: int, answer: str, annotator: str, *,
                   annotator_kind: str = SYNTHETIC, seconds: float = 0.0,
@@ -179,22 +187,22 @@ class FeedbackStore:
             if answer not in ANSWERS:
                 raise FeedbackError(f"unknown answer {answer!r}; use one of {', '.join(ANSWERS)}")
 
-        def work(db: sqlite3.Connection) -> list[int]:
+        def work(db: Backend) -> list[int]:
             who = self._annotator(db, annotator, annotator_kind)
             stamp = time.time() if created is None else created
-            return [db.execute(
+            return [db.insert(
                 "INSERT INTO labels (query_id, answer, annotator_id, seconds, created, kind) "
-                "VALUES (?, ?, ?, ?, ?, ?)", (q, a, who, seconds, stamp, kind)).lastrowid
+                "VALUES (?, ?, ?, ?, ?, ?)", (q, a, who, seconds, stamp, kind))
                 for q, a in answers]
 
         try:
             return self._transaction(work)
-        except sqlite3.IntegrityError:
+        except ConstraintError:
             raise FeedbackError("a label names a query that is not in the store") from None
 
     def delete_label(self, label_id: int) -> None:
         """Take an answer back (a person's undo); its query becomes pending again."""
-        self._transaction(lambda db: db.execute("DELETE FROM labels WHERE id=?", (label_id,)))
+        self._transaction(lambda db: db.run("DELETE FROM labels WHERE id=?", (label_id,)))
 
     def labels(self) -> list[Label]:
         """Every label, with its query's pair and its annotator, oldest first."""
@@ -221,20 +229,19 @@ class FeedbackStore:
                 raise FeedbackError("a rating is 1, 2, 3, 4 or 5 (or None to skip)")
         seconds = check_seconds(seconds)
 
-        def work(db: sqlite3.Connection) -> int:
-            if db.execute("SELECT 1 FROM segments WHERE id=?", (segment_id,)).fetchone() is None:
+        def work(db: Backend) -> int:
+            if db.one("SELECT 1 FROM segments WHERE id=?", (segment_id,)) is None:
                 raise FeedbackError(f"no segment {segment_id} in the store to rate")
             who = self._annotator(db, annotator, annotator_kind)
-            return db.execute(
+            return db.insert(
                 "INSERT INTO ratings (segment_id, rating, annotator_id, seconds, created) "
-                "VALUES (?, ?, ?, ?, ?)", (segment_id, rating, who, seconds, time.time())
-            ).lastrowid
+                "VALUES (?, ?, ?, ?, ?)", (segment_id, rating, who, seconds, time.time()))
 
         return self._transaction(work)
 
     def delete_rating(self, rating_id: int) -> None:
         """Take a rating back (a person's undo)."""
-        self._transaction(lambda db: db.execute("DELETE FROM ratings WHERE id=?", (rating_id,)))
+        self._transaction(lambda db: db.run("DELETE FROM ratings WHERE id=?", (rating_id,)))
 
     def ratings(self) -> list[Rating]:
         """Every rating with its annotator, oldest first (skips included: ``rating`` None)."""
@@ -248,15 +255,16 @@ class FeedbackStore:
         """Store a segment a person acted out, and who did; on disk when this returns."""
         blob = encode_segment(segment)
 
-        def work(db: sqlite3.Connection) -> None:
-            if db.execute("SELECT 1 FROM segments WHERE id=?", (segment.id,)).fetchone():
+        def work(db: Backend) -> None:
+            if db.one("SELECT 1 FROM segments WHERE id=?", (segment.id,)):
                 raise FeedbackError(f"segment {segment.id} is already in the store")
             who = self._annotator(db, annotator, HUMAN)
             now = time.time()
-            db.execute("INSERT INTO segments VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                       (segment.id, segment.env_id, segment.source, segment.episode,
-                        segment.start, len(segment), blob, hashlib.sha256(blob).hexdigest(), now))
-            db.execute("INSERT INTO demonstrations VALUES (?, ?, ?)", (segment.id, who, now))
+            db.run(f"INSERT INTO segments ({SEGMENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                   (segment.id, segment.env_id, segment.source, segment.episode,
+                    segment.start, len(segment), blob, hashlib.sha256(blob).hexdigest(), now))
+            db.run("INSERT INTO demonstrations (segment_id, annotator_id, created) "
+                   "VALUES (?, ?, ?)", (segment.id, who, now))
 
         self._transaction(work)
 
@@ -284,11 +292,11 @@ class FeedbackStore:
             for side in ("left", "right"):
                 if rec[side] not in known:
                     raise FeedbackError(
-                        f"{path}:{line}: segment {rec[side]} is not in {self.path}")
+                        f"{path}:{line}: segment {rec[side]} is not in {self.address}")
         existing = {(lab.left_id, lab.right_id, lab.annotator, lab.created)
                     for lab in self.labels()}
 
-        def work(db: sqlite3.Connection) -> int:
+        def work(db: Backend) -> int:
             added = 0
             for _, rec in records:
                 key = (rec["left"], rec["right"], rec["annotator"], rec["created"])
@@ -296,15 +304,14 @@ class FeedbackStore:
                     continue
                 existing.add(key)
                 who = self._annotator(db, rec["annotator"], rec["annotator_kind"])
-                db.execute("INSERT OR IGNORE INTO queries (left_id, right_id, strategy, "
-                           "iteration, created) VALUES (?, ?, 'imported', 0, ?)",
-                           (rec["left"], rec["right"], rec["created"]))
-                query = db.execute("SELECT id FROM queries WHERE left_id=? AND right_id=?",
-                                   (rec["left"], rec["right"])).fetchone()[0]
-                db.execute("INSERT INTO labels (query_id, answer, annotator_id, seconds, "
-                           "created, kind) VALUES (?, ?, ?, ?, ?, ?)",
-                           (query, rec["answer"], who, rec["seconds"], rec["created"],
-                            rec["kind"]))
+                db.run("INSERT INTO queries (left_id, right_id, strategy, iteration, created) "
+                       "VALUES (?, ?, 'imported', 0, ?) ON CONFLICT DO NOTHING",
+                       (rec["left"], rec["right"], rec["created"]))
+                query = db.one("SELECT id FROM queries WHERE left_id=? AND right_id=?",
+                               (rec["left"], rec["right"]))[0]
+                db.run("INSERT INTO labels (query_id, answer, annotator_id, seconds, created, "
+                       "kind) VALUES (?, ?, ?, ?, ?, ?)",
+                       (query, rec["answer"], who, rec["seconds"], rec["created"], rec["kind"]))
                 added += 1
             return added
 
