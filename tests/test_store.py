@@ -162,7 +162,9 @@ def test_version_1_stores_are_upgraded_in_place_keeping_their_labels(backend):
         assert (label.answer, label.annotator, label.left_id) == ("left", "ana", segments[0].id)
         store.add_rating(segments[0].id, 4, "ana")
         store.add_labels([(label.query_id, "right")], "bo")  # ids go on after the old rows
-    assert backend.version(path) == SCHEMA_VERSION == 3
+        assert store.labels(run_id="") == store.labels()  # older queries: of no run
+        assert store.claim_query("cy") is None  # answered: nothing to hand out
+    assert backend.version(path) == SCHEMA_VERSION == 4
 
     # An upgrade that fails part way changes nothing (one transaction).
     broken = backend.address("broken")
@@ -197,7 +199,7 @@ def test_version_2_stores_call_teachers_synthetic_and_keep_every_row(backend):
         store.add_labels([(1, "equal")], "bradley_terry")  # the new kind's name works
         with pytest.raises(FeedbackError, match="annotator kind must be"):
             store.add_labels([(1, "left")], "x", annotator_kind="teacher")
-    assert backend.version(path) == 3
+    assert backend.version(path) == SCHEMA_VERSION
     if backend.kind == "sqlite":  # the rebuilt table kept every reference
         with sqlite3.connect(path) as db:
             assert db.execute("PRAGMA foreign_key_check").fetchall() == []

@@ -28,6 +28,7 @@ class Query:
     right_id: str
     strategy: str
     iteration: int
+    run_id: str = ""  # the training run that asked it ('' : none in particular)
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,10 @@ Versions:
 2. adds ``ratings`` (1-5 per segment, NULL when the person skipped) and ``demonstrations``
    (segments a person acted out, by whom);
 3. annotator kinds are ``synthetic`` and ``human`` (``teacher`` was the old name of
-   ``synthetic``; old rows are renamed).
+   ``synthetic``; old rows are renamed);
+4. queries carry the ``run_id`` of the training run that asked them ('' for older ones
+   and for sessions of their own), and ``leases`` record which annotator a pending query
+   is handed out to, until when (:mod:`feedback.store.work`).
 
 The two dialects' scripts are parallel, step for step. PostgreSQL's differ where the
 databases do: ``BYTEA`` for ``BLOB``, ``DOUBLE PRECISION`` for ``REAL``, ``BIGINT``
@@ -30,7 +33,7 @@ import time
 from feedback.errors import StoreError
 from feedback.store.backend import Backend, DatabaseError
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 SCHEMA_V1 = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -77,6 +80,13 @@ INSERT INTO annotators_v3 (id, name, kind, created)
     FROM annotators;
 DROP TABLE annotators;
 ALTER TABLE annotators_v3 RENAME TO annotators;
+""",
+    4: """
+ALTER TABLE queries ADD COLUMN run_id TEXT NOT NULL DEFAULT '';
+CREATE INDEX queries_by_run ON queries (run_id);
+CREATE TABLE leases (
+    query_id INTEGER PRIMARY KEY REFERENCES queries(id),
+    annotator_id INTEGER NOT NULL REFERENCES annotators(id), expires REAL NOT NULL);
 """,
 }
 
@@ -126,6 +136,14 @@ ALTER TABLE annotators DROP CONSTRAINT annotators_kind_check;
 UPDATE annotators SET kind = 'synthetic' WHERE kind = 'teacher';
 ALTER TABLE annotators ADD CONSTRAINT annotators_kind_check
     CHECK (kind IN ('synthetic', 'human'));
+""",
+    4: """
+ALTER TABLE queries ADD COLUMN run_id TEXT NOT NULL DEFAULT '';
+CREATE INDEX queries_by_run ON queries (run_id);
+CREATE TABLE leases (
+    query_id BIGINT PRIMARY KEY REFERENCES queries(id),
+    annotator_id BIGINT NOT NULL REFERENCES annotators(id),
+    expires DOUBLE PRECISION NOT NULL);
 """,
 }
 

@@ -40,11 +40,12 @@ from feedback.store.records import (
     decode_segment,
     encode_segment,
 )
+from feedback.store.work import OF_RUN, QUERY_COLUMNS, WorkQueue
 
 SEGMENT_COLUMNS = "id, env_id, source, episode, start, length, arrays, checksum, created"
 
 
-class FeedbackStore:
+class FeedbackStore(WorkQueue):
     """A run's or a team's feedback, in SQLite or PostgreSQL; safe to share between threads.
 
     :param address: an SQLite file's path (created if missing), or a PostgreSQL
@@ -133,15 +134,19 @@ class FeedbackStore:
 
     # ------------------------------------------------------------------ queries
     def add_queries(
-        self, pairs: Iterable[tuple[str, str]], strategy: str = "uniform", iteration: int = 0
+        self, pairs: Iterable[tuple[str, str]], strategy: str = "uniform", iteration: int = 0,
+        run_id: str = "",
     ) -> list[int]:
-        """Record pairs of segment ids to ask about; a pair already asked keeps its id."""
+        """Record pairs of segment ids to ask about; a pair already asked keeps its id.
+
+        ``run_id`` names the training run that asks (people answer a run's queries).
+        """
         def work(db: Backend) -> list[int]:
             ids = []
             for left, right in pairs:
-                db.run("INSERT INTO queries (left_id, right_id, strategy, iteration, created) "
-                       "VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                       (left, right, strategy, iteration, time.time()))
+                db.run("INSERT INTO queries (left_id, right_id, strategy, iteration, created, "
+                       "run_id) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                       (left, right, strategy, iteration, time.time(), run_id))
                 ids.append(db.one("SELECT id FROM queries WHERE left_id=? AND right_id=?",
                                   (left, right))[0])
             return ids
@@ -155,11 +160,12 @@ class FeedbackStore:
         """Every pair already queried, in either order."""
         return {frozenset(r) for r in self._query("SELECT left_id, right_id FROM queries")}
 
-    def pending_queries(self) -> list[Query]:
-        """Queries with no label yet, oldest first."""
+    def pending_queries(self, run_id: str | None = None) -> list[Query]:
+        """Queries with no label yet (of run ``run_id``, if given), oldest first."""
         rows = self._query(
-            "SELECT q.id, q.left_id, q.right_id, q.strategy, q.iteration FROM queries q "
-            "WHERE NOT EXISTS (SELECT 1 FROM labels l WHERE l.query_id = q.id) ORDER BY q.id")
+            f"SELECT {QUERY_COLUMNS} FROM queries q WHERE NOT EXISTS "
+            f"(SELECT 1 FROM labels l WHERE l.query_id = q.id) AND {OF_RUN} ORDER BY q.id",
+            (run_id, run_id))
         return [Query(*row) for row in rows]
 
     # ------------------------------------------------------------------ annotators and labels
@@ -190,10 +196,12 @@ class FeedbackStore:
         def work(db: Backend) -> list[int]:
             who = self._annotator(db, annotator, annotator_kind)
             stamp = time.time() if created is None else created
-            return [db.insert(
+            ids = [db.insert(
                 "INSERT INTO labels (query_id, answer, annotator_id, seconds, created, kind) "
                 "VALUES (?, ?, ?, ?, ?, ?)", (q, a, who, seconds, stamp, kind))
                 for q, a in answers]
+            db.run_many("DELETE FROM leases WHERE query_id=?", [(q,) for q, _ in answers])
+            return ids
 
         try:
             return self._transaction(work)
@@ -204,12 +212,13 @@ class FeedbackStore:
         """Take an answer back (a person's undo); its query becomes pending again."""
         self._transaction(lambda db: db.run("DELETE FROM labels WHERE id=?", (label_id,)))
 
-    def labels(self) -> list[Label]:
-        """Every label, with its query's pair and its annotator, oldest first."""
+    def labels(self, run_id: str | None = None) -> list[Label]:
+        """Every label (to run ``run_id``'s queries, if given), oldest first."""
         rows = self._query(
             "SELECT l.id, l.query_id, q.left_id, q.right_id, l.answer, a.name, a.kind, "
             "l.seconds, l.created, l.kind FROM labels l JOIN queries q ON q.id = l.query_id "
-            "JOIN annotators a ON a.id = l.annotator_id ORDER BY l.id")
+            f"JOIN annotators a ON a.id = l.annotator_id WHERE {OF_RUN} ORDER BY l.id",
+            (run_id, run_id))
         return [Label(*row) for row in rows]
 
     def label_count(self) -> int:
