@@ -32,6 +32,7 @@ DEVICES = ("auto", "cpu", "cuda")
 CPU_THREADS = 1  # torch's threads when training on the CPU, unless --threads says otherwise
 STORE_TEACHER = "store"  # no new questions: fit on the feedback already in the store
 HUMAN_TEACHER = "human"  # a person answers in the viewer (agents/teachers.py)
+PEOPLE_TEACHER = "people"  # a team answers the run's queries in their own sessions
 
 Check = Callable[[object], object]  # a value -> the value to use, or FeedbackError
 
@@ -84,8 +85,22 @@ class RunConfig:
     teacher: str = option(
         "oracle", "who answers comparisons: a synthetic teacher "
         f"({', '.join(TEACHER_PRESETS)}), '{HUMAN_TEACHER}' (you, in a window that opens at "
-        f"each iteration), or '{STORE_TEACHER}' to use only feedback already in the run's "
-        "feedback.db")
+        f"each iteration), '{PEOPLE_TEACHER}' (a team answering the run's queries in "
+        "their own sessions, python -m rlhf_envs.compare --store STORE --run-id ID; "
+        f"training never waits for them), or '{STORE_TEACHER}' to use only feedback already "
+        "in the store")
+    store: str | None = option(
+        None, "feedback store: a file, or a team's postgresql://... or service=NAME (default: "
+        "feedback.db in --out); credentials only through libpq (~/.pgpass, PG* variables)")
+    run_id: str | None = option(
+        None, "the run's name among others in a shared --store: its queries carry it and "
+        "its reward model fits on their answers only (default with --teacher people: the "
+        "--out directory's name)")
+    min_new_answers: int = option(
+        0, "with --teacher people: at each iteration wait for this many new answers (at "
+        "most --answer-timeout seconds); 0: never wait", check=at_least(0, "--min-new-answers"))
+    answer_timeout: float = option(
+        600.0, "with --teacher people: the longest wait for --min-new-answers, in seconds")
     annotator: str = option(help="your name with --teacher human, stored with each answer "
                                  "(default $USER)",
                             default_factory=lambda: os.environ.get("USER", "annotator"))
@@ -184,6 +199,9 @@ def check_config(config: RunConfig) -> Settings:
     learned = not config.true_reward
     if config.teacher == HUMAN_TEACHER:
         check_annotator_name(config.annotator)
+    elif config.teacher == PEOPLE_TEACHER:
+        if config.answer_timeout < 0:
+            raise FeedbackError("--answer-timeout must be at least 0 seconds")
     elif config.teacher != STORE_TEACHER and learned:
         make_teacher(config.teacher)  # raises for unknown names
     if learned and config.teacher != STORE_TEACHER and config.labels == 0:

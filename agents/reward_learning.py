@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from agents.config import LoopState, RunConfig
+from agents.config import PEOPLE_TEACHER, LoopState, RunConfig
 from agents.hyperparams import Settings
 from agents.teachers import make_loop_teacher
 from feedback.errors import FeedbackError
@@ -56,10 +56,15 @@ class RewardLearning:
 
     def __init__(self, config: RunConfig, settings: Settings, recorder: SegmentRecorder,
                  out: Path, device: str) -> None:
-        self.where = out / STORE_FILE
-        self.store = FeedbackStore(self.where)
+        people = config.teacher == PEOPLE_TEACHER
+        # In a shared store the run's queries carry its id; a run's own store needs none.
+        self.run_id = config.run_id or (out.name if people else None)
+        self.store = FeedbackStore(config.store or out / STORE_FILE)
+        self.where = self.store.address
         self.teacher = make_loop_teacher(config.teacher, config.env_id, config.annotator,
-                                         config.seed)
+                                         config.seed, run_id=self.run_id or "",
+                                         min_new_answers=config.min_new_answers,
+                                         timeout=config.answer_timeout)
         self.model = RewardModel(recorder.observation_space, recorder.action_space,
                                  env_id=config.env_id, device=device, seed=config.seed)
         self.buffer = SegmentBuffer(settings.loop.buffer_capacity)
@@ -104,7 +109,7 @@ class RewardLearning:
         if not self.teacher.asks:
             return
         strategy = self.strategy if iteration else FIRST_STRATEGY
-        asked = self.store.asked_pairs()
+        asked = self.store.asked_pairs(self.run_id)
         wanted = max(0, self.targets[iteration] - len(asked))
         candidates = self.buffer.segments
         chosen = select_pairs(candidates, wanted, self._rng, strategy=strategy,
@@ -112,25 +117,31 @@ class RewardLearning:
                               exclude=asked)
         if len(chosen):  # every buffer segment is in the store already
             self.store.add_queries([(candidates[i].id, candidates[j].id) for i, j in chosen],
-                                   strategy=strategy, iteration=iteration)
-        pending = self.store.pending_queries()
+                                   strategy=strategy, iteration=iteration,
+                                   run_id=self.run_id or "")
+        pending = self.store.pending_queries(self.run_id)
         if pending:
             self.teacher.answer(self.store, pending)
 
     def fit(self, iteration: int) -> FitReport | None:
         """Fit the reward model on all the store's feedback (None: nothing to fit on yet)."""
-        data = training_pairs(self.store, self.loop.segment_length)
+        data = training_pairs(self.store, self.loop.segment_length, run_id=self.run_id,
+                              env_id=self.env_id if self.run_id is not None else None)
         if data.left_out and not self._warned_left_out:
             warnings.warn(f"{data.left_out} feedback pairs in {self.where} are of segments "
-                          f"of another length than {self.loop.segment_length} steps; they are "
-                          "left out", stacklevel=2)
+                          f"of another env or length than {self.loop.segment_length} steps; "
+                          "they are left out", stacklevel=2)
             self._warned_left_out = True
         if data.answers:
             return self.model.fit(data.segments, data.pairs, data.answers,
                                   epochs=self.loop.fit_epochs, weights=data.weights)
-        if iteration == 0:
+        if iteration == 0 and self.teacher.name != PEOPLE_TEACHER:
             raise FeedbackError(f"no labels, ratings or demonstrations in {self.where} to "
                                 "fit a reward model on")
+        if iteration == 0:  # people answer at their own pace; training does not wait
+            warnings.warn(f"no answers to run {self.run_id}'s queries in {self.where} yet: "
+                          "the agent trains on an unfitted reward model until they come",
+                          stacklevel=2)
         return None
 
     def keep(self, segments: list[Segment]) -> None:
@@ -144,8 +155,10 @@ class RewardLearning:
         return self.model.segment_returns(segments) if segments else None
 
     def label_count(self) -> int:
-        """Labels in the store."""
-        return self.store.label_count()
+        """Labels in the store (in a shared store: answers to this run's queries)."""
+        if self.run_id is None:
+            return self.store.label_count()
+        return len(self.store.labels(self.run_id))
 
     def buffer_ids(self) -> list[str]:
         """The ids of the candidate segments, for the checkpoint."""
@@ -153,7 +166,7 @@ class RewardLearning:
 
     def counts(self) -> dict[str, int]:
         """The feedback the reward model was fitted on, by kind, for metrics.json."""
-        return {"labels_used": self.store.label_count(),
+        return {"labels_used": self.label_count(),
                 "ratings_used": sum(map(len, latest_ratings(self.store.ratings()).values())),
                 "demonstrations_used": len(self.store.demonstrations())}
 

@@ -4,15 +4,19 @@
   B-Pref's noisy ones), instant;
 - :class:`HumanTeacher` (``--teacher human``): a person at this machine, in the pygame
   viewer; training waits while they answer;
+- :class:`PeopleTeacher` (``--teacher people``): a team answering the run's queries in
+  their own sessions, from any machine, into a shared store; training never blocks on
+  them (unless asked to wait for a few new answers, with a time-out);
 - :class:`StoreTeacher` (``--teacher store``): nobody; the loop fits on the feedback
   already in the run's store (labels, ratings, demonstrations) and asks nothing new.
 """
 
 from __future__ import annotations
 
+import time
 from typing import Protocol
 
-from agents.config import HUMAN_TEACHER, STORE_TEACHER
+from agents.config import HUMAN_TEACHER, PEOPLE_TEACHER, STORE_TEACHER
 from feedback.store import SYNTHETIC, FeedbackStore, Query, check_annotator_name
 from feedback.teachers import SyntheticTeacher, make_teacher
 from feedback.ui.sessions import CompareSession
@@ -88,6 +92,37 @@ class HumanTeacher:
             session.close()
 
 
+class PeopleTeacher:
+    """A team answering run ``run_id``'s queries in their own sessions; nobody answers here.
+
+    The loop posts its queries and trains on; each refit uses every answer that has
+    arrived, from anyone. With ``min_new_answers``, :meth:`answer` waits until that many
+    new answers to the run's queries are in, or ``timeout`` seconds pass.
+
+    :param run_id: the run's id in the shared store
+    :param min_new_answers: new answers to wait for at each iteration (0: never wait)
+    :param timeout: the longest wait, in seconds
+    """
+
+    name, asks = PEOPLE_TEACHER, True
+    poll_seconds = 1.0
+
+    def __init__(self, run_id: str, min_new_answers: int = 0, timeout: float = 600.0) -> None:
+        self.run_id, self.min_new_answers, self.timeout = run_id, min_new_answers, timeout
+        self._seen: int | None = None
+
+    def answer(self, store: FeedbackStore, pending: list[Query]) -> None:
+        """Wait (if asked to) for new answers; the people answer in their own sessions."""
+        count = len(store.labels(self.run_id))
+        seen = count if self._seen is None else self._seen
+        wanted = min(self.min_new_answers, count - seen + len(pending))  # no more can come
+        deadline = time.monotonic() + self.timeout
+        while count - seen < wanted and time.monotonic() < deadline:
+            time.sleep(self.poll_seconds)
+            count = len(store.labels(self.run_id))
+        self._seen = count
+
+
 class StoreTeacher:
     """Nobody asks or answers: the loop fits on the feedback already in the store."""
 
@@ -97,10 +132,14 @@ class StoreTeacher:
         """Nothing to do: no query is asked for this teacher."""
 
 
-def make_loop_teacher(name: str, env_id: str, annotator: str, seed: int) -> Teacher:
-    """The teacher ``--teacher name`` means: ``human``, ``store`` or a synthetic one."""
+def make_loop_teacher(name: str, env_id: str, annotator: str, seed: int, *,
+                      run_id: str = "", min_new_answers: int = 0,
+                      timeout: float = 600.0) -> Teacher:
+    """The teacher ``--teacher name`` means: human, people, store or a synthetic one."""
     if name == HUMAN_TEACHER:
         return HumanTeacher(env_id, annotator)
+    if name == PEOPLE_TEACHER:
+        return PeopleTeacher(run_id, min_new_answers, timeout)
     if name == STORE_TEACHER:
         return StoreTeacher()
     return SyntheticAnswers(make_teacher(name, seed=seed))

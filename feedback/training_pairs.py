@@ -92,14 +92,21 @@ def training_pairs(
     *,
     rating_neighbours: int = 4,
     pairs_per_demo: int = 4,
+    run_id: str | None = None,
+    env_id: str | None = None,
 ) -> TrainingPairs:
     """All the store's feedback as labelled pairs, ready for :meth:`RewardModel.fit`.
 
     ``segment_length`` (default: the length of the first labelled segment, else of the
-    first stored segment) is the one segment length kept.
+    first stored segment) is the one segment length kept. In a store shared by several
+    runs, ``run_id`` keeps the labels of that run's queries only, and ``env_id`` keeps
+    feedback on that env's segments only (ratings and demonstrations are per segment).
     """
     lengths = store.segment_lengths()
-    labels = store.labels()
+    if env_id is not None:  # segments of other envs count as of no usable length
+        envs = store.segment_env_ids()
+        lengths = {s: n if envs[s] == env_id else -1 for s, n in lengths.items()}
+    labels = store.labels(run_id)
     if segment_length is None:  # the first labelled segment's, else the first stored one's
         first = labels[0].left_id if labels else next(iter(store.segment_sources()), None)
         segment_length = lengths.get(first)

@@ -58,8 +58,18 @@ def parser() -> OneLineParser:
     p.add_argument("--text", type=Path, default=None,
                    help="a text run directory (python -m agents.text --out DIR) or its "
                         "store: answer its queries on completions")
-    p.add_argument("--store", type=Path, default=None,
-                   help="feedback store file (default: --from-run's feedback.db)")
+    p.add_argument("--store", default=None,
+                   help="feedback store: a file, or a team's postgresql://... or "
+                        "service=NAME (default: --from-run's feedback.db)")
+    p.add_argument("--run-id", default=None,
+                   help="answer this training run's queries in a shared --store, claimed "
+                        "one by one so that no two annotators get one pair at once")
+    p.add_argument("--overlap-share", type=float, default=0.1,
+                   help="with --run-id: share of pairs that someone else answered too, for "
+                        "agreement between people (default 0.1)")
+    p.add_argument("--wait", type=float, default=0.0,
+                   help="with --run-id: seconds to wait for the run to post more queries "
+                        "when none is free (default 0: end)")
     p.add_argument("--from-run", type=Path, default=None,
                    help="a training run directory: answer the queries its loop waits for "
                         "(rate: its clips; demo: add demonstrations to its store)")
@@ -137,6 +147,13 @@ def open_session(args: argparse.Namespace) -> PreparedSession | DemoSession:
     if args.store is not None and args.from_run is not None:
         raise FeedbackError("give --store or --from-run, not both (--from-run uses the "
                             "run's feedback.db)")
+    if args.run_id is not None and (args.store is None or args.mode != "compare"):
+        raise FeedbackError("--run-id answers a run's queries in a shared --store, in "
+                            "--mode compare")
+    if not 0 <= args.overlap_share <= 1:
+        raise FeedbackError(f"--overlap-share must be in [0, 1], got {args.overlap_share}")
+    if args.wait < 0:
+        raise FeedbackError("--wait must be at least 0 seconds")
     path = args.store or Path(args.from_run) / "feedback.db"
     if args.from_run is not None and not path.is_file():
         raise FeedbackError(f"--from-run {args.from_run}: no feedback.db there")
@@ -149,15 +166,15 @@ def open_session(args: argparse.Namespace) -> PreparedSession | DemoSession:
     store = FeedbackStore(path)
     try:
         others = store.env_ids() - {env_id}
-        if others:
-            raise FeedbackError(f"{path} holds clips of {', '.join(sorted(others))}, "
+        if others and args.run_id is None:  # a team's store holds several runs' clips
+            raise FeedbackError(f"{store.address} holds clips of {', '.join(sorted(others))}, "
                                 f"not {env_id}")
         length = _segment_length(args, store)
         if args.mode == "demo":
             return DemoSession(store, env_id, args.annotator, args.pairs, segment_length=length,
                                seed=args.seed)
         make = None
-        if args.from_run is None:  # a run's store: only its own queries and segments
+        if args.from_run is None and args.run_id is None:  # a run's: only its queries
             def make(offset: int) -> list[Segment]:
                 return rollout_segments(env_id, length * FRESH_ROLLOUT_SEGMENTS, length,
                                         args.seed + offset, policy=policy)
@@ -165,7 +182,9 @@ def open_session(args: argparse.Namespace) -> PreparedSession | DemoSession:
         if args.mode == "rate":
             return RateSession(store, env_id, args.annotator, args.pairs, **options)
         return CompareSession(store, env_id, args.annotator, args.pairs,
-                              repeat_share=args.repeat_share, **options)
+                              repeat_share=args.repeat_share, run_id=args.run_id,
+                              overlap_share=args.overlap_share, wait_seconds=args.wait,
+                              **options)
     except BaseException:
         store.close()
         raise

@@ -128,6 +128,10 @@ class FeedbackStore(WorkQueue):
         """
         return dict(self._query("SELECT id, source FROM segments ORDER BY rowid"))
 
+    def segment_env_ids(self) -> dict[str, str]:
+        """The env id of every stored segment, by id."""
+        return dict(self._query("SELECT id, env_id FROM segments"))
+
     def env_ids(self) -> set[str]:
         """Every env id among the stored segments."""
         return {r[0] for r in self._query("SELECT DISTINCT env_id FROM segments")}
@@ -156,9 +160,10 @@ class FeedbackStore(WorkQueue):
         except ConstraintError:
             raise FeedbackError("a query names a segment that is not in the store") from None
 
-    def asked_pairs(self) -> set[frozenset[str]]:
-        """Every pair already queried, in either order."""
-        return {frozenset(r) for r in self._query("SELECT left_id, right_id FROM queries")}
+    def asked_pairs(self, run_id: str | None = None) -> set[frozenset[str]]:
+        """Every pair already queried (by run ``run_id``, if given), in either order."""
+        return {frozenset(r) for r in self._query(
+            f"SELECT q.left_id, q.right_id FROM queries q WHERE {OF_RUN}", (run_id, run_id))}
 
     def pending_queries(self, run_id: str | None = None) -> list[Query]:
         """Queries with no label yet (of run ``run_id``, if given), oldest first."""

@@ -36,16 +36,18 @@ class WorkQueue:
     """
 
     def claim_query(self, annotator: str, *, run_id: str | None = None,
-                    lease_seconds: float = LEASE_SECONDS, overlap: bool = False) -> Query | None:
+                    lease_seconds: float = LEASE_SECONDS, overlap: bool = False,
+                    annotator_kind: str = HUMAN) -> Query | None:
         """Hand the oldest free pending query (of run ``run_id``) to ``annotator``.
 
         Free: unanswered, with no lease that is still running. ``overlap`` asks instead
         for a query others answered and ``annotator`` has not (no lease; None if there
         is none, then ask again without ``overlap``). None when nothing is free.
+        ``annotator_kind`` is recorded for a new annotator (a scripted one is synthetic).
         """
         def work(db: Backend) -> Query | None:
             now = time.time()
-            who = self._annotator(db, annotator, HUMAN)
+            who = self._annotator(db, annotator, annotator_kind)
             if overlap:
                 row = db.one(
                     f"SELECT {QUERY_COLUMNS} FROM queries q WHERE {OF_RUN} AND EXISTS (SELECT 1 "

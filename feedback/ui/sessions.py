@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import queue
 import threading
+import time
 from collections.abc import Callable, Iterator
 from typing import Literal, Protocol
 
@@ -27,10 +28,12 @@ from feedback.errors import FeedbackError
 from feedback.queries import select_pairs
 from feedback.segments import Segment
 from feedback.store import HUMAN, FeedbackStore, Query
+from feedback.store.work import LEASE_SECONDS
 from feedback.ui.text_pages import same_height
 from feedback.ui.viewer import Pair
 
 UNDO_DEPTH = 20  # answers that can be taken back, newest first
+POLL_SECONDS = 1.0  # how often a team session looks for newly posted queries
 FRUITLESS_ROLLOUTS = 3  # fresh rollouts in a row that give nothing new end a session
 
 MakeSegments = Callable[[int], list[Segment]]  # seed -> fresh segments
@@ -204,18 +207,31 @@ class CompareSession(PreparedSession):
     ``make_segments``, new pairs of fresh segments follow them. After an answer, a
     ``repeat_share`` of the time an earlier pair of this session comes back with its sides
     swapped.
+
+    With ``run_id``, the session is one of a team's answering that run's queries in a
+    shared store: each query is claimed under a lease (:mod:`feedback.store.work`), so no
+    two annotators get one pair at once; an ``overlap_share`` of the claims is a pair
+    someone else answered (agreement between people). When nothing is free it waits up to
+    ``wait_seconds`` for the run to post more, then ends; closing ends its leases.
     """
 
     def __init__(self, store: FeedbackStore, env_id: str, annotator: str, planned: int, *,
-                 repeat_share: float = 0.1, **options) -> None:
+                 repeat_share: float = 0.1, run_id: str | None = None,
+                 overlap_share: float = 0.0, lease_seconds: float = LEASE_SECONDS,
+                 wait_seconds: float = 0.0, **options) -> None:
         super().__init__(store, env_id, annotator, planned, **options)
-        self.repeat_share = repeat_share
+        self.repeat_share, self.run_id = repeat_share, run_id
+        self.overlap_share, self.lease_seconds = overlap_share, lease_seconds
+        self.wait_seconds = wait_seconds
         self._served: dict[int, Query] = {}  # queries prepared in this session, by id
         self._answered: list[Query] = []  # ... and answered (candidates for repeats)
         self._start()
 
     def _items(self) -> Iterator[tuple[int, list[str]]]:
         """Pending queries, then new ones made from fresh segments (if a maker is given)."""
+        if self.run_id is not None:
+            yield from self._claimed()
+            return
         served: set[int] = set()
         while not self._stop.is_set():
             pending = [q for q in self.store.pending_queries() if q.id not in served]
@@ -233,16 +249,47 @@ class CompareSession(PreparedSession):
                     served.add(repeat.id)
                     yield repeat.id, [repeat.left_id, repeat.right_id]
 
+    def _claimed(self) -> Iterator[tuple[int, list[str]]]:
+        """The run's queries, claimed one by one under a lease (a team's shared store)."""
+        idle_since = None
+        while not self._stop.is_set():
+            overlap = self._rng.random() < self.overlap_share
+            query = (overlap and self._claim(overlap=True)) or self._claim(overlap=False)
+            if query is None:
+                idle_since = idle_since or time.monotonic()
+                if time.monotonic() - idle_since >= self.wait_seconds:
+                    return
+                self._stop.wait(POLL_SECONDS)
+                continue
+            idle_since = None
+            self._served[query.id] = query
+            yield query.id, [query.left_id, query.right_id]
+            repeat = self._swapped_repeat()
+            if repeat is not None:
+                yield repeat.id, [repeat.left_id, repeat.right_id]
+
+    def _claim(self, overlap: bool) -> Query | None:
+        query = self.store.claim_query(self.annotator, run_id=self.run_id, overlap=overlap,
+                                       lease_seconds=self.lease_seconds)
+        return None if query is None or query.id in self._served else query
+
+    def close(self) -> None:
+        """Stop preparing questions; a team session's unanswered claims go back to the queue."""
+        super().close()
+        if self.run_id is not None:
+            self.store.release_leases(self.annotator)
+
     def _swapped_repeat(self) -> Query | None:
         """Now and then, an answered pair again with its sides swapped (self-consistency)."""
         if not self._answered or self._rng.random() >= self.repeat_share:
             return None
         earlier = self._answered[self._rng.integers(len(self._answered))]
         left, right = earlier.right_id, earlier.left_id
-        [query_id] = self.store.add_queries([(left, right)], strategy="repeat")
+        [query_id] = self.store.add_queries([(left, right)], strategy="repeat",
+                                            run_id=self.run_id or "")
         if query_id in self._served or query_id not in {q.id for q in self.store.pending_queries()}:
             return None  # this swapped pair was asked before
-        query = Query(query_id, left, right, "repeat", 0)
+        query = Query(query_id, left, right, "repeat", 0, self.run_id or "")
         self._served[query_id] = query
         return query
 
