@@ -49,3 +49,70 @@ def test_scripted_annotator_refuses_bad_input_in_one_line(tmp_path, capsys):
                            "--annotator", "x", "--teacher", "nobody"]) == 2
     errors = capsys.readouterr().err.splitlines()
     assert len(errors) == 2 and all(e.startswith("error: ") for e in errors)
+
+
+def test_two_labeling_sessions_on_one_run_never_show_the_same_pair(backend):
+    from feedback.text import text_segment
+    from feedback.ui.sessions import CompareSession
+    from feedback.ui.text_pages import TextRenderer
+
+    address = backend.address("sessions")
+    segments = [text_segment("p", f"completion {k}", k, task="t") for k in range(8)]
+    with FeedbackStore(address) as store:
+        store.add_segments(segments)
+        store.add_queries([(segments[k].id, segments[k + 1].id) for k in range(0, 8, 2)],
+                          run_id="run-7")
+        store.add_queries([(segments[1].id, segments[2].id)], run_id="another-run")
+    stores = [FeedbackStore(address), FeedbackStore(address)]
+    sessions = [CompareSession(store, "text/t", name, 10, repeat_share=0, run_id="run-7",
+                               make_renderer=lambda size: TextRenderer())
+                for store, name in zip(stores, ("ana", "bo"))]
+    try:
+        shown = {name: [] for name in ("ana", "bo")}
+        for _ in range(20):
+            for session in sessions:
+                pair = session.next_pair(timeout=1.0)
+                if pair not in (None, "wait"):
+                    shown[session.annotator].append(pair.key)
+                    session.answer(pair.key, "left", 1.0)
+        assert shown["ana"] and shown["bo"]                      # both got work
+        assert not set(shown["ana"]) & set(shown["bo"])           # never the same pair
+        with FeedbackStore(address) as store:
+            assert store.pending_queries("run-7") == []
+            assert len(store.pending_queries("another-run")) == 1  # not this run's
+    finally:
+        for session, store in zip(sessions, stores):
+            session.close()
+            store.close()
+    with FeedbackStore(address) as store:
+        assert store.leases() == []                               # closing let go of claims
+
+
+def test_the_annotator_report_counts_speed_and_agreement(tmp_path, capsys):
+    import json
+
+    from feedback.report import main as report_main
+    from feedback.text import text_segment
+
+    segments = [text_segment("p", f"c{k}", k, task="t") for k in range(6)]
+    with FeedbackStore(tmp_path / "s.db") as store:
+        store.add_segments(segments)
+        q = store.add_queries([(segments[0].id, segments[1].id),
+                               (segments[2].id, segments[3].id)], run_id="r")
+        [swapped] = store.add_queries([(segments[1].id, segments[0].id)], run_id="r")
+        store.add_labels([(q[0], "left"), (q[1], "skip")], "ana", annotator_kind="human",
+                         seconds=2.0)
+        store.add_labels([(swapped, "right")], "ana", annotator_kind="human", seconds=4.0)
+        store.add_labels([(q[0], "right")], "bo", annotator_kind="human", seconds=1.0)
+        store.claim_query("cy", run_id="r")  # nothing left: no lease
+    assert report_main([str(tmp_path / "s.db"), "--run-id", "r", "--out",
+                        str(tmp_path / "rep")]) == 0
+    figures = json.loads((tmp_path / "rep" / "annotators.json").read_text())
+    ana, bo = figures["ana"], figures["bo"]
+    assert (ana["answers"], ana["skips"], ana["median_seconds"]) == (3, 1, 2.0)
+    assert ana["answers_per_hour"] == 3600 * 3 / 8.0
+    assert (ana["repeats"], ana["self_consistency"]) == (1, 1.0)       # same answer, swapped
+    assert bo["agreement_with_others"] == 0.0 and bo["shared"] == 2
+    assert (tmp_path / "rep" / "annotators.png").stat().st_size > 1000
+    assert "| ana |" in capsys.readouterr().out
+    assert report_main([str(tmp_path / "missing.db")]) == 2
