@@ -42,6 +42,8 @@ def parser() -> OneLineParser:
                    help="share of pairs that others answered too (default 0)")
     p.add_argument("--lease-seconds", type=float, default=LEASE_SECONDS)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--log", action="store_true",
+                   help="print 'answered QUERY_ID MILLISECONDS' once each answer is committed")
     return p
 
 
@@ -67,8 +69,12 @@ def annotate(args: argparse.Namespace) -> int:
             left, right = store.get_segments([query.left_id, query.right_id])
             [answer] = teacher.answer_segments([left], [right])
             time.sleep(args.seconds)
+            started = time.perf_counter()
             store.add_label(query.id, answer, args.annotator, annotator_kind=SYNTHETIC,
                             seconds=args.seconds)
+            if args.log:  # acknowledged: committed before this line is printed
+                print(f"answered {query.id} {1000 * (time.perf_counter() - started):.2f}",
+                      flush=True)
             answered, idle_since = answered + 1, time.monotonic()
     print(f"{args.annotator}: {answered} answers", flush=True)
     return answered

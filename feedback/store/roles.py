@@ -1,4 +1,4 @@
-"""Least privilege in a team's PostgreSQL store: the annotator role.
+r"""Least privilege in a team's PostgreSQL store: the annotator role.
 
 An annotator's login role (named as they are named in the store, e.g. ``ana``) joins
 the group role ``rlhf_annotator``, which may read queries, segments and answers, claim
@@ -10,7 +10,7 @@ trainer, or an administrator) keeps full rights; row-level security does not bin
 owner. Run the statements as the owner, once the store exists (``python -m
 feedback.store.roles`` prints them)::
 
-    CREATE ROLE ana LOGIN IN ROLE rlhf_annotator;   -- then a password, via \\password
+    CREATE ROLE ana LOGIN IN ROLE rlhf_annotator;   -- then a password, via \password
 """
 
 from __future__ import annotations
