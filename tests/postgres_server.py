@@ -49,8 +49,11 @@ class PostgresServer:
         self._admin = None
 
     @classmethod
-    def start(cls) -> PostgresServer:
-        """Initialise and start a new cluster; :class:`ServerUnavailable` if none can run."""
+    def start(cls, durable: bool = False) -> PostgresServer:
+        """Initialise and start a new cluster; :class:`ServerUnavailable` if none can run.
+
+        ``durable`` keeps fsync on (benchmarks of commit latency); tests turn it off.
+        """
         try:
             import psycopg  # noqa: F401
         except ImportError:
@@ -73,8 +76,9 @@ class PostgresServer:
             server._run("initdb", "-D", str(server.data), "-U", "postgres", "-A", "trust",
                         "-E", "UTF8", "--no-sync")
             (server.data / "pg_hba.conf").write_text(HBA)
-            options = (f"-k {folder} -p {PORT} -c listen_addresses='' -c fsync=off "
-                       "-c full_page_writes=off")
+            options = f"-k {folder} -p {PORT} -c listen_addresses=''"
+            if not durable:
+                options += " -c fsync=off -c full_page_writes=off"
             server._run("pg_ctl", "-D", str(server.data), "-l", str(server.log), "-w",
                         "-t", "60", "-o", options, "start")
         except ServerUnavailable:
