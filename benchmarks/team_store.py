@@ -5,8 +5,8 @@ file, with the same processes on this machine): a stand-in training run posts it
 batches, as the loop does each iteration, and reads every answer back, as a refit does;
 8 ``feedback.scripted_annotator`` processes claim and answer them (``--answers`` each,
 leases of 2 s, 50 ms per answer); after a third of the answers, 3 annotators are
-killed with SIGKILL and started again. Figures: answers lost (acknowledged by an annotator, missing from the
-store: must be 0), pairs answered twice (must be 0: no overlap share is asked for),
+killed with SIGKILL and started again. Figures: answers lost (acknowledged by an
+annotator, missing from the store: must be 0), pairs answered twice (must be 0: no overlap share is asked for),
 leases recovered (claims the killed processes held, answered later by someone), and the
 commit latency of an answer (p50, p95).
 
