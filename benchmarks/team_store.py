@@ -1,14 +1,15 @@
 """Load test of a team's shared store: 8 annotators, a training run posting queries, kills.
 
 On one store (a throw-away PostgreSQL cluster on a Unix socket, fsync on; then an SQLite
-file, with the same processes on this machine): a stand-in training run posts its queries in
-batches, as the loop does each iteration, and reads every answer back, as a refit does;
-8 ``feedback.scripted_annotator`` processes claim and answer them (``--answers`` each,
-leases of 2 s, 50 ms per answer); after a third of the answers, 3 annotators are
-killed with SIGKILL and started again. Figures: answers lost (acknowledged by an
-annotator, missing from the store: must be 0), pairs answered twice (must be 0: no overlap share is asked for),
-leases recovered (claims the killed processes held, answered later by someone), and the
-commit latency of an answer (p50, p95).
+file, with the same processes on this machine): a stand-in training run posts its
+queries in batches, as the loop does each iteration, and reads every answer back, as a
+refit does; 8 ``feedback.scripted_annotator`` processes claim and answer them
+(``--answers`` each, leases of 2 s, 50 ms per answer); after a third of the answers, 3
+annotators are killed with SIGKILL and started again. Figures: answers lost
+(acknowledged by an annotator, missing from the store: must be 0), pairs answered twice
+(must be 0: no overlap share is asked for), leases recovered (claims the killed
+processes held, answered later by someone), and the commit latency of an answer (p50,
+p95).
 
     python -m benchmarks.team_store           # writes benchmarks/results/team_store.json
     python -m benchmarks.team_store --quick   # 8 x 20 answers
