@@ -7,7 +7,8 @@
 Every env/algorithm/seed also gets its true-reward cell, the baseline its learned-reward
 cells are scored against: normalised score = (learned - random) / (true - random), true
 returns throughout. Each cell is one ``python -m agents.train`` run in its own
-directory under ``--runs``, one torch thread each, ``--workers`` at once. When a cell
+directory under ``--runs``, one torch thread each, ``--workers`` at once (or, with
+``--ray ADDRESS``, as Ray tasks of one CPU each on a cluster). When a cell
 finishes, its small results (config, metrics, per-iteration history, wall time, machine;
 no checkpoints or videos) are written to ``--results``/NAME/CELL.json, which is meant to
 be committed: the same command again, on any machine, counts those cells as done, goes on
@@ -92,8 +93,8 @@ def grid_cells(envs: list[str], algos: list[str], teachers: list[str], labels: l
     return baselines + learned
 
 
-def run_cell(cell: Cell, runs: Path, results: Path) -> dict:
-    """Run one cell to the end and write its results file; return the results."""
+def run_cell(cell: Cell, runs: Path) -> dict:
+    """Run one cell to the end; its results (written by the caller, where the grid runs)."""
     out = runs / cell.name
     env = {**os.environ, "OMP_NUM_THREADS": "1"}  # one core a cell, torch and BLAS alike
     started = time.monotonic()
@@ -101,7 +102,7 @@ def run_cell(cell: Cell, runs: Path, results: Path) -> dict:
     if done.returncode != 0:
         lines = done.stderr.strip().splitlines()[-ERROR_LINES:]
         raise RuntimeError(f"{cell.name}: exit {done.returncode}: {' | '.join(lines)}")
-    result = {
+    return {
         "cell": asdict(cell),
         "metrics": json.loads((out / "metrics.json").read_text()),
         "history": json.loads((out / "history.json").read_text()),
@@ -109,8 +110,6 @@ def run_cell(cell: Cell, runs: Path, results: Path) -> dict:
         "machine": machine(),
         "command": " ".join(cell.command(out)[1:]),
     }
-    write_json(results / f"{cell.name}.json", result, indent=2)
-    return result
 
 
 def load_results(results: Path) -> dict[str, dict]:
@@ -148,23 +147,77 @@ def summary(cells: list[Cell], done: dict[str, dict]) -> list[str]:
 
 
 def run_grid(cells: list[Cell], runs: Path, results: Path, workers: int,
-             progress: bool = True) -> tuple[dict[str, dict], list[str]]:
-    """Run the cells not yet done, ``workers`` at once; return all results and errors."""
+             progress: bool = True, ray_address: str | None = None
+             ) -> tuple[dict[str, dict], list[str]]:
+    """Run the cells not yet done, ``workers`` at once (or as Ray tasks, one CPU each, on
+    the cluster at ``ray_address``); return all results and errors.
+
+    Each finished cell's results are written here, where the grid runs, as they come.
+    """
     results.mkdir(parents=True, exist_ok=True)
     runs.mkdir(parents=True, exist_ok=True)
     done = load_results(results)
     todo = [cell for cell in cells if cell.name not in done]
     errors = []
+    finished = _on_ray(todo, runs, ray_address) if ray_address else _in_pool(todo, runs,
+                                                                              workers)
     with tqdm(total=len(cells), initial=len(cells) - len(todo), unit="cell",
-              disable=not progress) as bar, ThreadPoolExecutor(max_workers=workers) as pool:
-        futures = {pool.submit(run_cell, cell, runs, results): cell for cell in todo}
-        for future in as_completed(futures):
-            try:
-                done[futures[future].name] = future.result()
-            except RuntimeError as err:
-                errors.append(str(err))
+              disable=not progress) as bar:
+        for cell, outcome in finished:
+            if isinstance(outcome, Exception):
+                errors.append(str(outcome))
+            else:
+                write_json(results / f"{cell.name}.json", outcome, indent=2)
+                done[cell.name] = outcome
             bar.update(1)
     return done, errors
+
+
+def _in_pool(cells: list[Cell], runs: Path, workers: int):
+    """``(cell, results or error)`` as the cells finish, ``workers`` at once, here."""
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        futures = {pool.submit(run_cell, cell, runs): cell for cell in cells}
+        for future in as_completed(futures):
+            try:
+                yield futures[future], future.result()
+            except RuntimeError as err:
+                yield futures[future], err
+
+
+def _on_ray(cells: list[Cell], runs: Path, address: str):
+    """``(cell, results or error)`` as the cells finish, each a Ray task of one CPU.
+
+    ``address`` is a cluster's (``auto``, ``ray://host:10001``) or ``local`` (a Ray
+    instance started here). The project's code travels as the job's working directory;
+    every node needs the project's dependencies installed.
+    """
+    try:
+        import ray
+    except ImportError:
+        raise SystemExit("error: --ray needs Ray: pip install 'rlhf-envs[cluster]'") from None
+    excludes = ["runs/", ".venv/", ".git/", "benchmarks/results/"]
+    ray.init(address=None if address == "local" else address,
+             runtime_env={"working_dir": str(ROOT), "excludes": excludes,
+                          "env_vars": {"OMP_NUM_THREADS": "1"}},
+             include_dashboard=False, log_to_driver=False)
+    try:
+        task = ray.remote(num_cpus=1, max_retries=0)(_run_cell_on_a_node)
+        pending = {task.remote(cell, str(runs.relative_to(ROOT)) if runs.is_relative_to(ROOT)
+                               else str(runs)): cell for cell in cells}
+        while pending:
+            [ready], _ = ray.wait(list(pending), num_returns=1)
+            cell = pending.pop(ready)
+            try:
+                yield cell, ray.get(ready)
+            except ray.exceptions.RayTaskError as err:
+                yield cell, RuntimeError(str(err.cause if err.cause else err).splitlines()[0])
+    finally:
+        ray.shutdown()
+
+
+def _run_cell_on_a_node(cell: Cell, runs: str) -> dict:
+    """A Ray task: run a cell in the job's working directory (a relative ``runs``)."""
+    return run_cell(cell, Path(runs) if Path(runs).is_absolute() else ROOT / runs)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -182,6 +235,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--n-envs", type=int, default=None, help="parallel envs per run")
     p.add_argument("--workers", type=int, default=os.cpu_count() or 1,
                    help="cells at once (default: the cores)")
+    p.add_argument("--ray", default=None, metavar="ADDRESS",
+                   help="run the cells as Ray tasks, one CPU each, on this cluster ('auto', "
+                        "'ray://host:10001', or 'local' for a Ray instance started here); "
+                        "results are written here as they come")
     p.add_argument("--runs", type=Path, default=ROOT / "runs" / "grid",
                    help="where the cells' run directories go (not committed)")
     p.add_argument("--results", type=Path, default=RESULTS / "grid",
@@ -202,7 +259,7 @@ def main(argv: list[str] | None = None) -> int:
                        args.timesteps, args.iterations, args.n_envs)
     results = args.results / args.name
     done, errors = run_grid(cells, args.runs / args.name, results, max(1, args.workers),
-                            progress=not args.no_progress)
+                            progress=not args.no_progress, ray_address=args.ray)
     print("\n".join(summary(cells, done)))
     print(f"{sum(cell.name in done for cell in cells)} of {len(cells)} cells done; results "
           f"in {results}")

@@ -3,6 +3,8 @@
 import json
 import time
 
+import pytest
+
 from benchmarks.grid import TRUE_REWARD, Cell, grid_cells, main, normalized, summary
 
 
@@ -52,3 +54,16 @@ def test_the_quick_grid_runs_then_counts_its_cells_done(tmp_path, capsys):
     started = time.monotonic()
     assert main(argv) == 0  # everything done already: nothing runs again
     assert time.monotonic() - started < 5 and [f.stat().st_mtime for f in files] == stamps
+
+
+@pytest.mark.slow
+def test_the_quick_grid_runs_on_a_local_ray_instance(tmp_path, capsys):
+    pytest.importorskip("ray", reason="Ray is not installed (pip install -e .[cluster])")
+    argv = ["--quick", "--results", str(tmp_path / "results"), "--runs", str(tmp_path / "runs"),
+            "--ray", "local", "--no-progress"]
+    assert main(argv) == 0
+    files = sorted((tmp_path / "results" / "quick").glob("*.json"))
+    assert [f.stem for f in files] == ["Reacher-v0_ppo_oracle-20_seed0",
+                                       "Reacher-v0_ppo_true_reward_seed0"]
+    assert json.loads(files[0].read_text())["metrics"]["labels_used"] == 20
+    assert "2 of 2 cells done" in capsys.readouterr().out
