@@ -116,3 +116,16 @@ def test_the_annotator_report_counts_speed_and_agreement(tmp_path, capsys):
     assert (tmp_path / "rep" / "annotators.png").stat().st_size > 1000
     assert "| ana |" in capsys.readouterr().out
     assert report_main([str(tmp_path / "missing.db")]) == 2
+
+
+def test_compare_refuses_a_run_id_without_a_shared_store(tmp_path, capsys):
+    from rlhf_envs.compare import main as compare_main
+
+    assert compare_main(["--env", "Reacher-v0", "--from-run", str(tmp_path), "--run-id",
+                         "r"]) == 2
+    assert compare_main(["--env", "Reacher-v0", "--store", str(tmp_path / "s.db"),
+                         "--run-id", "r", "--mode", "rate"]) == 2
+    assert compare_main(["--env", "Reacher-v0", "--store", str(tmp_path / "s.db"),
+                         "--run-id", "r", "--overlap-share", "2"]) == 2
+    errors = capsys.readouterr().err.splitlines()
+    assert len(errors) == 3 and "--run-id answers" in errors[0] and "overlap" in errors[2]
