@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from agents.config import RunConfig
 from agents.loop import run
 from feedback.scripted_annotator import main as annotator_main
@@ -51,7 +53,8 @@ def test_scripted_annotator_refuses_bad_input_in_one_line(tmp_path, capsys):
     assert len(errors) == 2 and all(e.startswith("error: ") for e in errors)
 
 
-def test_two_labeling_sessions_on_one_run_never_show_the_same_pair(backend):
+@pytest.mark.parametrize("repeat_share", [0.0, 0.5])
+def test_two_labeling_sessions_on_one_run_never_show_the_same_pair(backend, repeat_share):
     from feedback.text import text_segment
     from feedback.ui.sessions import CompareSession
     from feedback.ui.text_pages import TextRenderer
@@ -64,9 +67,10 @@ def test_two_labeling_sessions_on_one_run_never_show_the_same_pair(backend):
                           run_id="run-7")
         store.add_queries([(segments[1].id, segments[2].id)], run_id="another-run")
     stores = [FeedbackStore(address), FeedbackStore(address)]
-    sessions = [CompareSession(store, "text/t", name, 10, repeat_share=0, run_id="run-7",
+    sessions = [CompareSession(store, "text/t", name, 10, repeat_share=repeat_share,
+                               run_id="run-7", seed=seed,
                                make_renderer=lambda size: TextRenderer())
-                for store, name in zip(stores, ("ana", "bo"))]
+                for seed, (store, name) in enumerate(zip(stores, ("ana", "bo")))]
     try:
         shown = {name: [] for name in ("ana", "bo")}
         for _ in range(20):

@@ -61,17 +61,19 @@ class WorkQueue:
                 f"s WHERE s.query_id = q.id AND s.expires > ?) ORDER BY q.id LIMIT {CANDIDATES}",
                 (run_id, run_id, now))
             for row in candidates:
-                db.run("DELETE FROM leases WHERE query_id = ? AND expires <= ?", (row[0], now))
-                if not db.rows("INSERT INTO leases (query_id, annotator_id, expires) VALUES "
-                               "(?, ?, ?) ON CONFLICT DO NOTHING RETURNING query_id",
-                               (row[0], who, now + lease_seconds)):
-                    continue  # another annotator holds it
-                # Answered meanwhile? (PostgreSQL: the candidates were read before an answer
-                # committed; each statement sees what is committed when it starts.)
-                if db.one("SELECT 1 FROM labels WHERE query_id = ?", (row[0],)) is None:
+                if _take_lease(db, row[0], who, now, lease_seconds):
                     return Query(*row)
-                db.run("DELETE FROM leases WHERE query_id = ?", (row[0],))
             return None
+
+        return self._transaction(work)
+
+    def lease_query(self, query_id: int, annotator: str, *,
+                    lease_seconds: float = LEASE_SECONDS,
+                    annotator_kind: str = HUMAN) -> bool:
+        """Claim one given query (e.g. a swapped repeat just asked); False if it is taken."""
+        def work(db: Backend) -> bool:
+            who = self._annotator(db, annotator, annotator_kind)
+            return _take_lease(db, query_id, who, time.time(), lease_seconds)
 
         return self._transaction(work)
 
@@ -90,3 +92,20 @@ class WorkQueue:
         return [tuple(row) for row in self._query(
             "SELECT s.query_id, a.name, s.expires FROM leases s JOIN annotators a ON "
             "a.id = s.annotator_id ORDER BY s.query_id")]
+
+
+def _take_lease(db: Backend, query_id: int, who: int, now: float, seconds: float) -> bool:
+    """Lease an unanswered query to annotator ``who`` unless someone holds it: whether it did.
+
+    An expired lease is replaced. The insert on the query's key is what makes claims
+    exclusive; the answered check after it sees answers committed meanwhile (PostgreSQL:
+    the candidates were read before; each statement sees what is committed when it starts).
+    """
+    db.run("DELETE FROM leases WHERE query_id = ? AND expires <= ?", (query_id, now))
+    if not db.rows("INSERT INTO leases (query_id, annotator_id, expires) VALUES (?, ?, ?) "
+                   "ON CONFLICT DO NOTHING RETURNING query_id", (query_id, who, now + seconds)):
+        return False  # another annotator holds it
+    if db.one("SELECT 1 FROM labels WHERE query_id = ?", (query_id,)) is None:
+        return True
+    db.run("DELETE FROM leases WHERE query_id = ?", (query_id,))
+    return False

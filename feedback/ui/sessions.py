@@ -269,9 +269,14 @@ class CompareSession(PreparedSession):
                 yield repeat.id, [repeat.left_id, repeat.right_id]
 
     def _claim(self, overlap: bool) -> Query | None:
-        query = self.store.claim_query(self.annotator, run_id=self.run_id, overlap=overlap,
-                                       lease_seconds=self.lease_seconds)
-        return None if query is None or query.id in self._served else query
+        """A claimed query this session has not shown yet (its own repeats are passed over)."""
+        while True:
+            query = self.store.claim_query(self.annotator, run_id=self.run_id,
+                                           overlap=overlap, lease_seconds=self.lease_seconds)
+            if query is None or query.id not in self._served:
+                return query
+            if overlap:  # overlap claims take no lease: the same one would come again
+                return None
 
     def close(self) -> None:
         """Stop preparing questions; a team session's unanswered claims go back to the queue."""
@@ -289,6 +294,9 @@ class CompareSession(PreparedSession):
                                             run_id=self.run_id or "")
         if query_id in self._served or query_id not in {q.id for q in self.store.pending_queries()}:
             return None  # this swapped pair was asked before
+        if self.run_id is not None and not self.store.lease_query(
+                query_id, self.annotator, lease_seconds=self.lease_seconds):
+            return None  # a teammate claimed it first
         query = Query(query_id, left, right, "repeat", 0, self.run_id or "")
         self._served[query_id] = query
         return query

@@ -8,11 +8,13 @@ cannot draw (control characters) are shown as ``·``.
 from __future__ import annotations
 
 import os
+import threading
 
 import numpy as np
 
 os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 import pygame  # noqa: E402
+import pygame.surfarray  # noqa: E402  (loaded here, not first in a drawing thread)
 
 from feedback.segments import Segment  # noqa: E402
 from feedback.text import segment_text  # noqa: E402
@@ -20,6 +22,7 @@ from feedback.text import segment_text  # noqa: E402
 PAGE_WIDTH = 320  # the viewer's clip width: pages are drawn at the size they are shown
 PAGE_BG, PROMPT_FG, TEXT_FG, RULE = (245, 245, 240), (90, 90, 110), (20, 20, 20), (190, 190, 190)
 PAD, FONT_SIZE = 10, 22
+_DRAWING = threading.Lock()  # SDL_ttf is not thread-safe: one page is drawn at a time
 
 
 def wrap(text: str, font: pygame.font.Font, width: int) -> list[str]:
@@ -55,13 +58,17 @@ class TextRenderer:
     """
 
     def __init__(self, width: int = PAGE_WIDTH) -> None:
-        pygame.font.init()
         self.width = width
-        self._font = pygame.font.Font(None, FONT_SIZE)
+        with _DRAWING:
+            pygame.font.init()
+            self._font = pygame.font.Font(None, FONT_SIZE)
 
     def frames(self, segment: Segment) -> np.ndarray:
         """The page of ``segment``'s prompt and completion."""
-        prompt, completion = segment_text(segment)
+        with _DRAWING:
+            return self._page(*segment_text(segment))
+
+    def _page(self, prompt: str, completion: str) -> np.ndarray:
         inner = self.width - 2 * PAD
         parts = [(line, PROMPT_FG) for line in wrap(_printable(prompt), self._font, inner)]
         parts.append((None, RULE))
