@@ -214,6 +214,16 @@ def check_config(config: RunConfig) -> Settings:
     return settings.with_loop(n_envs=config.n_envs, iterations=config.iterations)
 
 
+def shared_run_id(config: RunConfig) -> str | None:
+    """The run's id in a store shared with others (--store, --teacher people), else None.
+
+    A run's own feedback.db needs none (and older ones have none).
+    """
+    if config.run_id is not None or config.store is not None or config.teacher == PEOPLE_TEACHER:
+        return config.run_id or Path(config.out).name
+    return None
+
+
 def steps_per_iteration(config: RunConfig, settings: Settings) -> list[int]:
     """How many agent steps each iteration trains: ``config.timesteps`` in all, exactly.
 

@@ -16,6 +16,7 @@ the hidden task reward, the baseline that normalised scores are measured against
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 import warnings
@@ -34,6 +35,7 @@ from agents.config import (
     RunConfig,
     check_config,
     resolve_device,
+    shared_run_id,
     steps_per_iteration,
 )
 from agents.envs import evaluate, make_reward_env
@@ -92,6 +94,18 @@ def run(config: RunConfig) -> dict:
     return finish(config, settings, out, state, envs, recorder, agent, feedback, clock)
 
 
+def segment_id_stream(config: RunConfig) -> list[int]:
+    """The seed of the run's segment ids (in a shared store, with the run id in it).
+
+    So two runs with one --seed in one store never draw the same segment ids.
+    """
+    run_id = shared_run_id(config)
+    if run_id is None:
+        return [config.seed, SEGMENT_ID_STREAM]
+    digest = hashlib.sha256(run_id.encode()).digest()
+    return [config.seed, SEGMENT_ID_STREAM, int.from_bytes(digest[:8], "big")]
+
+
 def build_envs(config: RunConfig, settings: Settings, out: Path, device: str):
     """The env stack, bottom up: our envs -> reward swap -> segment recorder -> agent."""
     envs = make_reward_env(config.env_id, settings.loop.n_envs, config.seed,
@@ -99,7 +113,7 @@ def build_envs(config: RunConfig, settings: Settings, out: Path, device: str):
                            normalize_reward=settings.loop.normalize_reward,
                            gamma=settings.gamma)
     recorder = SegmentRecorder(envs, config.env_id, settings.loop.segment_length,
-                               rng=np.random.default_rng([config.seed, SEGMENT_ID_STREAM]))
+                               rng=np.random.default_rng(segment_id_stream(config)))
     agent = ALGOS[config.algo]("MlpPolicy", recorder, seed=config.seed, device=device,
                                verbose=0, tensorboard_log=str(out / "tensorboard"),
                                **settings.agent)
@@ -115,7 +129,7 @@ def resume(config: RunConfig, out: Path, envs, recorder: SegmentRecorder,
     except (OSError, ValueError, TypeError) as err:
         raise FeedbackError(f"--resume: {checkpoint / 'state.json'} is damaged ({err})") from None
     state.resumes += 1  # new segment ids, apart from those drawn before the stop
-    recorder.reseed_ids(np.random.default_rng([config.seed, SEGMENT_ID_STREAM, state.resumes]))
+    recorder.reseed_ids(np.random.default_rng([*segment_id_stream(config), state.resumes]))
     restore_agent(agent, checkpoint / "agent")
     model = feedback.restore(checkpoint, state)
     if model is not None:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from agents.config import PEOPLE_TEACHER, LoopState, RunConfig
+from agents.config import PEOPLE_TEACHER, LoopState, RunConfig, shared_run_id
 from agents.hyperparams import Settings
 from agents.teachers import make_loop_teacher
 from feedback.errors import FeedbackError
@@ -56,9 +56,7 @@ class RewardLearning:
 
     def __init__(self, config: RunConfig, settings: Settings, recorder: SegmentRecorder,
                  out: Path, device: str) -> None:
-        people = config.teacher == PEOPLE_TEACHER
-        # In a shared store the run's queries carry its id; a run's own store needs none.
-        self.run_id = config.run_id or (out.name if people else None)
+        self.run_id = shared_run_id(config)  # None in a run's own store
         self.store = FeedbackStore(config.store or out / STORE_FILE)
         self.where = self.store.address
         self.teacher = make_loop_teacher(config.teacher, config.env_id, config.annotator,

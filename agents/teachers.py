@@ -71,20 +71,22 @@ class HumanTeacher:
     :param annotator: the person's name, stored with each answer
     :param repeat_share: share of answers followed by an earlier pair, sides swapped
     :param fps: playback frames per second
+    :param run_id: in a store shared with other runs, this run's id: only its queries are
+        shown, claimed as a team's session claims them
     """
 
     asks = True
 
     def __init__(self, env_id: str, annotator: str, *, repeat_share: float = 0.1,
-                 fps: int = 30) -> None:
+                 fps: int = 30, run_id: str | None = None) -> None:
         self.env_id, self.name = env_id, check_annotator_name(annotator)
-        self.repeat_share, self.fps = repeat_share, fps
+        self.repeat_share, self.fps, self.run_id = repeat_share, fps, run_id
 
     def answer(self, store: FeedbackStore, pending: list[Query]) -> None:
         """Show the store's unanswered queries until none is left or the person quits."""
         session = CompareSession(store, self.env_id, self.name, UNLIMITED,
                                  make_renderer=clip_renderer(self.env_id),
-                                 repeat_share=self.repeat_share)
+                                 repeat_share=self.repeat_share, run_id=self.run_id)
         try:
             Viewer(session, annotator=self.name, fps=self.fps,
                    title=f"rlhf-envs: {self.env_id} (training waits)").run()
@@ -137,7 +139,7 @@ def make_loop_teacher(name: str, env_id: str, annotator: str, seed: int, *,
                       timeout: float = 600.0) -> Teacher:
     """The teacher ``--teacher name`` means: human, people, store or a synthetic one."""
     if name == HUMAN_TEACHER:
-        return HumanTeacher(env_id, annotator)
+        return HumanTeacher(env_id, annotator, run_id=run_id or None)
     if name == PEOPLE_TEACHER:
         return PeopleTeacher(run_id, min_new_answers, timeout)
     if name == STORE_TEACHER:

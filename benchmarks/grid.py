@@ -201,7 +201,9 @@ def _on_ray(cells: list[Cell], runs: Path, address: str):
                           "env_vars": {"OMP_NUM_THREADS": "1"}},
              include_dashboard=False, log_to_driver=False)
     try:
-        task = ray.remote(num_cpus=1, max_retries=0)(_run_cell_on_a_node)
+        from benchmarks import grid  # by reference: the node imports the shipped module
+
+        task = ray.remote(num_cpus=1, max_retries=0)(grid._run_cell_on_a_node)
         pending = {task.remote(cell, str(runs.relative_to(ROOT)) if runs.is_relative_to(ROOT)
                                else str(runs)): cell for cell in cells}
         while pending:
@@ -211,13 +213,16 @@ def _on_ray(cells: list[Cell], runs: Path, address: str):
                 yield cell, ray.get(ready)
             except ray.exceptions.RayTaskError as err:
                 yield cell, RuntimeError(str(err.cause if err.cause else err).splitlines()[0])
+            except ray.exceptions.RayError as err:  # a worker or node died: this cell fails
+                yield cell, RuntimeError(f"{cell.name}: {type(err).__name__}: "
+                                         f"{str(err).splitlines()[0]}")
     finally:
         ray.shutdown()
 
 
 def _run_cell_on_a_node(cell: Cell, runs: str) -> dict:
     """A Ray task: run a cell in the job's working directory (a relative ``runs``)."""
-    return run_cell(cell, Path(runs) if Path(runs).is_absolute() else ROOT / runs)
+    return run_cell(cell, Path(runs) if Path(runs).is_absolute() else Path.cwd() / runs)
 
 
 def parser() -> argparse.ArgumentParser:

@@ -133,3 +133,26 @@ def test_compare_refuses_a_run_id_without_a_shared_store(tmp_path, capsys):
                          "--run-id", "r", "--overlap-share", "2"]) == 2
     errors = capsys.readouterr().err.splitlines()
     assert len(errors) == 3 and "--run-id answers" in errors[0] and "overlap" in errors[2]
+
+
+def test_an_undone_answer_stays_claimed_by_its_annotator(tmp_path):
+    from feedback.text import text_segment
+    from feedback.ui.sessions import CompareSession
+    from feedback.ui.text_pages import TextRenderer
+
+    segments = [text_segment("p", f"c{k}", k, task="t") for k in range(4)]
+    with FeedbackStore(tmp_path / "s.db") as store:
+        store.add_segments(segments)
+        store.add_queries([(segments[0].id, segments[1].id), (segments[2].id, segments[3].id)],
+                          run_id="r")
+        session = CompareSession(store, "text/t", "ana", 5, repeat_share=0, run_id="r",
+                                 make_renderer=lambda size: TextRenderer())
+        try:
+            pair = session.next_pair(timeout=5.0)
+            session.answer(pair.key, "left", 1.0)
+            assert session.undo().key == pair.key
+            assert (pair.key, "ana") in {(q, who) for q, who, _ in store.leases()}
+            assert store.claim_query("bo", run_id="r") is None   # both are ana's now
+        finally:
+            session.close()
+        assert store.leases() == []

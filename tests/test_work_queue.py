@@ -82,3 +82,28 @@ def test_four_processes_answer_every_query_exactly_once(backend):
     with FeedbackStore(address) as store:
         assert store.pending_queries() == [] and store.leases() == []
         assert sorted(lab.query_id for lab in store.labels()) == sorted(ids)
+
+
+def test_one_pair_belongs_to_one_run(backend):
+    import pytest
+
+    from feedback.errors import FeedbackError
+
+    address = backend.address()
+    store_with_queries(address, 1, run_id="run-1")
+    with FeedbackStore(address) as store:
+        [query] = store.pending_queries()
+        assert store.add_queries([(query.left_id, query.right_id)], run_id="run-1") == [query.id]
+        with pytest.raises(FeedbackError, match="asked by run 'run-1'"):
+            store.add_queries([(query.left_id, query.right_id)], run_id="run-2")
+
+
+def test_runs_sharing_a_store_draw_their_own_segment_ids():
+    from agents.config import RunConfig
+    from agents.loop import segment_id_stream
+
+    own = RunConfig(env_id="Reacher-v0", out=Path("runs/a"))
+    assert segment_id_stream(own) == [0, 1]                       # as before: reproducible
+    a, b = (RunConfig(env_id="Reacher-v0", store="team.db", out=Path(f"runs/{name}"))
+            for name in ("a", "b"))
+    assert segment_id_stream(a) != segment_id_stream(b)

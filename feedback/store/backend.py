@@ -12,6 +12,7 @@ its driver's errors into one-line :class:`StoreError` messages. :mod:`.sqlite` a
 from __future__ import annotations
 
 import os
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -70,6 +71,10 @@ class Backend(ABC):
     @abstractmethod
     def close(self) -> None:
         """Close the connection (everything recorded is committed already)."""
+
+    def now(self) -> float:
+        """The time as the database sees it (Unix seconds): leases run on one clock."""
+        return time.time()
 
     def one(self, sql: str, params: Sequence = ()) -> tuple | None:
         """The first row a query returns, or None."""

@@ -137,6 +137,10 @@ class PostgresBackend(Backend):
         with self._errors():
             return self._conn.execute(_sql(sql) + " RETURNING id", params).fetchone()[0]
 
+    def now(self) -> float:
+        """The server's time: annotators' machines may disagree on theirs."""
+        return float(self.rows("SELECT extract(epoch FROM clock_timestamp())")[0][0])
+
     def close(self) -> None:
         """Close the connection."""
         self._conn.close()

@@ -8,7 +8,9 @@ demonstrations: row-level security ties a row's annotator to ``current_user``. I
 change anyone's answers, delete another's, or touch the schema. The store's owner (the
 trainer, or an administrator) keeps full rights; row-level security does not bind the
 owner. Run the statements as the owner, once the store exists (``python -m
-feedback.store.roles`` prints them)::
+feedback.store.roles`` prints them), and again after an upgrade of the store's schema
+(new tables come without grants). The tables must be in a schema on the annotators'
+``search_path`` (``public`` by default)::
 
     CREATE ROLE ana LOGIN IN ROLE rlhf_annotator;   -- then a password, via \password
 """

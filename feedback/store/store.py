@@ -151,8 +151,12 @@ class FeedbackStore(WorkQueue):
                 db.run("INSERT INTO queries (left_id, right_id, strategy, iteration, created, "
                        "run_id) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
                        (left, right, strategy, iteration, time.time(), run_id))
-                ids.append(db.one("SELECT id FROM queries WHERE left_id=? AND right_id=?",
-                                  (left, right))[0])
+                query_id, asker = db.one("SELECT id, run_id FROM queries WHERE left_id=? "
+                                         "AND right_id=?", (left, right))
+                if asker != run_id:
+                    raise FeedbackError(f"the pair {left} / {right} was asked by run "
+                                        f"{asker!r}, not {run_id!r}")
+                ids.append(query_id)
             return ids
 
         try:

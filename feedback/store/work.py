@@ -9,6 +9,9 @@ claiming at once never both get it, on SQLite (one writer at a time) as on Postg
 (the second insert waits for the first to commit, then finds the key taken); a query
 whose answer committed since the candidates were read is let go again.
 
+Lease times are the database's clock (PostgreSQL: the server's), not the annotators'
+machines'.
+
 An *overlap* claim is deliberate: a query someone else answered already, for measuring
 agreement between people; it takes no lease. An answer given after its lease expired and
 the query passed on is still kept (nothing acknowledged is lost); the query then has two
@@ -16,8 +19,6 @@ answers.
 """
 
 from __future__ import annotations
-
-import time
 
 from feedback.store.backend import Backend
 from feedback.store.records import HUMAN, Query
@@ -46,7 +47,7 @@ class WorkQueue:
         ``annotator_kind`` is recorded for a new annotator (a scripted one is synthetic).
         """
         def work(db: Backend) -> Query | None:
-            now = time.time()
+            now = db.now()
             who = self._annotator(db, annotator, annotator_kind)
             if overlap:
                 row = db.one(
@@ -73,17 +74,17 @@ class WorkQueue:
         """Claim one given query (e.g. a swapped repeat just asked); False if it is taken."""
         def work(db: Backend) -> bool:
             who = self._annotator(db, annotator, annotator_kind)
-            return _take_lease(db, query_id, who, time.time(), lease_seconds)
+            return _take_lease(db, query_id, who, db.now(), lease_seconds)
 
         return self._transaction(work)
 
     def release_leases(self, annotator: str) -> int:
         """End ``annotator``'s running leases (a session closing): how many there were."""
         def work(db: Backend) -> int:
-            held = db.rows("SELECT s.query_id FROM leases s JOIN annotators a ON "
-                           "a.id = s.annotator_id WHERE a.name = ?", (annotator,))
-            db.run_many("DELETE FROM leases WHERE query_id = ?", held)
-            return len(held)
+            mine = "annotator_id = (SELECT id FROM annotators WHERE name = ?)"
+            held = db.one(f"SELECT count(*) FROM leases WHERE {mine}", (annotator,))[0]
+            db.run(f"DELETE FROM leases WHERE {mine}", (annotator,))
+            return held
 
         return self._transaction(work)
 
@@ -102,8 +103,11 @@ def _take_lease(db: Backend, query_id: int, who: int, now: float, seconds: float
     the candidates were read before; each statement sees what is committed when it starts).
     """
     db.run("DELETE FROM leases WHERE query_id = ? AND expires <= ?", (query_id, now))
-    if not db.rows("INSERT INTO leases (query_id, annotator_id, expires) VALUES (?, ?, ?) "
-                   "ON CONFLICT DO NOTHING RETURNING query_id", (query_id, who, now + seconds)):
+    expires = now + seconds
+    db.run("INSERT INTO leases (query_id, annotator_id, expires) VALUES (?, ?, ?) "
+           "ON CONFLICT DO NOTHING", (query_id, who, expires))
+    if db.one("SELECT annotator_id, expires FROM leases WHERE query_id = ?",
+              (query_id,)) != (who, expires):
         return False  # another annotator holds it
     if db.one("SELECT 1 FROM labels WHERE query_id = ?", (query_id,)) is None:
         return True

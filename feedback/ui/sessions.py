@@ -316,7 +316,11 @@ class CompareSession(PreparedSession):
         return label
 
     def _take_back(self, record: int) -> None:
+        query_id = next(lab.query_id for lab in self.store.labels(self.run_id)
+                        if lab.id == record)
         self.store.delete_label(record)
+        if self.run_id is not None:  # shown again here: no teammate may claim it meanwhile
+            self.store.lease_query(query_id, self.annotator, lease_seconds=self.lease_seconds)
 
 
 class RateSession(PreparedSession):
