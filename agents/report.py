@@ -10,7 +10,6 @@ policy's and, when there is one, the true-reward agent's.
 
 from __future__ import annotations
 
-import io
 import math
 import os
 from collections.abc import Sequence
@@ -19,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from feedback.errors import FeedbackError
-from feedback.files import move_into_place, write_bytes, write_text
+from feedback.files import move_into_place, write_figure, write_text
 
 REPORT_FILE, VIDEO_FILE = "report.md", "rollout.mp4"
 RETURNS_PLOT, REWARD_MODEL_PLOT = "returns.png", "reward_model.png"
@@ -101,16 +100,6 @@ def _points(rows: Sequence[dict], x_key: str, y_key: str) -> tuple[list[float], 
     return xs, ys
 
 
-def _save(fig: object, path: Path) -> None:
-    """Render ``fig`` to PNG and write it whole, so an old plot is replaced at once."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-
-    FigureCanvasAgg(fig)
-    png = io.BytesIO()
-    fig.savefig(png, format="png", dpi=100)
-    write_bytes(path, png.getvalue())
-
-
 def _plot_returns(path: Path, metrics: dict, history: list[dict],
                   baseline_history: list[dict] | None) -> None:
     """True return against timesteps; the learned return on a second axis shows divergence."""
@@ -139,7 +128,7 @@ def _plot_returns(path: Path, metrics: dict, history: list[dict],
         handles, labels = handles + line, labels + [line[0].get_label()]
     ax.legend(handles, labels, fontsize=8, loc="best")
     ax.set_title(f"{metrics.get('env_id', '?')} · {metrics.get('algo', '?')}: return")
-    _save(fig, path)
+    write_figure(fig, path)
 
 
 def _plot_reward_model(path: Path, history: list[dict]) -> None:
@@ -163,7 +152,7 @@ def _plot_reward_model(path: Path, history: list[dict]) -> None:
     right.xaxis.set_major_locator(MaxNLocator(integer=True))
     for ax in (left, right):
         ax.grid(alpha=0.3)
-    _save(fig, path)
+    write_figure(fig, path)
 
 
 def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:

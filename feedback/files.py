@@ -4,8 +4,10 @@ A file is written under a temporary name, flushed to disk and renamed over the o
 so a reader (or a crash) sees the old file or the new one, never half of either. A
 directory (a checkpoint) is written whole beside the old one as ``<dir>.new`` and
 swapped in by renames: ``<dir>`` -> ``<dir>.old``, ``<dir>.new`` -> ``<dir>``, then
-``<dir>.old`` is removed, each step made durable. :func:`check_format` is the one check
-of a versioned file's format mark.
+``<dir>.old`` is removed, each step made durable. :func:`write_figure` writes a plot
+that way. :func:`check_format` is the one check of a versioned file's format mark, and
+:func:`read_json_lines` the one reader of JSON Lines files (labels, preference rows,
+prompts): bad lines are one-line errors naming the line.
 """
 
 from __future__ import annotations
@@ -42,6 +44,46 @@ def move_into_place(tmp: str | os.PathLike, path: str | os.PathLike) -> Path:
 def write_text(path: str | os.PathLike, text: str) -> Path:
     """Write ``text`` (UTF-8) to ``path`` atomically and durably; return the path."""
     return write_bytes(path, text.encode("utf-8"))
+
+
+def write_figure(fig: object, path: str | os.PathLike) -> Path:
+    """Render a matplotlib figure to PNG and write it whole (an old plot is replaced at once)."""
+    import io
+
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    FigureCanvasAgg(fig)
+    png = io.BytesIO()
+    fig.savefig(png, format="png", dpi=100)
+    return write_bytes(path, png.getvalue())
+
+
+def read_json_lines(path: str | os.PathLike, what: str) -> list[tuple[int, dict]]:
+    """The JSON objects of a UTF-8 JSON Lines file and their line numbers.
+
+    Blank lines are skipped; an unreadable file or a bad line is a one-line
+    :class:`FeedbackError` naming it.
+
+    :param path: the file
+    :param what: what the file holds, for messages ("labels", "preference rows", ...)
+    """
+    try:
+        with open(path, encoding="utf-8") as f:
+            lines = f.readlines()
+    except (OSError, UnicodeDecodeError) as err:
+        raise FeedbackError(f"cannot read {what} from {path}: {err}") from None
+    records = []
+    for number, text in enumerate(lines, start=1):
+        if not text.strip():
+            continue
+        try:
+            record = json.loads(text)
+        except json.JSONDecodeError as err:
+            raise FeedbackError(f"{path}:{number}: not valid JSON ({err.msg})") from None
+        if not isinstance(record, dict):
+            raise FeedbackError(f"{path}:{number}: expected a JSON object")
+        records.append((number, record))
+    return records
 
 
 def write_json(path: str | os.PathLike, obj: object, indent: int = 1) -> Path:

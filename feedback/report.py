@@ -13,7 +13,6 @@ and agreement per annotator) to ``--out``::
 from __future__ import annotations
 
 import argparse
-import io
 import statistics
 import sys
 import time
@@ -23,7 +22,7 @@ from feedback.annotators import annotator_quality
 from feedback.answers import EQUAL, SKIP
 from feedback.cli import OneLineParser, run_cli
 from feedback.errors import StoreError
-from feedback.files import write_bytes, write_json, write_text
+from feedback.files import write_figure, write_json, write_text
 from feedback.store import FeedbackStore, Label
 from feedback.store.backend import is_postgres_address
 
@@ -68,12 +67,10 @@ def _markdown(where: str, report: dict) -> str:
 
 
 def _plot(path: Path, report: dict) -> None:
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
     names = list(report)
     fig = Figure(figsize=(max(4.0, 1.2 * len(names) + 2), 5.5))
-    FigureCanvasAgg(fig)
     answers, agreement = fig.subplots(2, 1, sharex=True)
     answers.bar(names, [report[n]["answers"] for n in names])
     answers.set_ylabel("answers")
@@ -87,9 +84,7 @@ def _plot(path: Path, report: dict) -> None:
     agreement.set_xticks(range(len(names)), names, rotation=30, ha="right")
     agreement.legend(loc="lower right", fontsize=8)
     fig.tight_layout()
-    png = io.BytesIO()
-    fig.savefig(png, format="png", dpi=100)
-    write_bytes(path, png.getvalue())
+    write_figure(fig, path)
 
 
 def parser() -> OneLineParser:

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from agents.config import STORE_TEACHER
 from agents.monitoring import correlation
 from agents.text.generation import Generator
 from agents.text.models import load_language_model
@@ -39,7 +40,6 @@ from feedback.store import HUMAN, FeedbackStore
 from feedback.teachers import SyntheticTeacher, make_teacher
 from feedback.text import text_segment
 
-STORE_TEACHER = "store"
 HELDOUT_PROMPTS = 0.2  # share of prompts never asked about, to measure the model on
 EVALUATION_PAIRS = 500  # the most pairs of those prompts it is measured on
 

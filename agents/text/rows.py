@@ -18,7 +18,7 @@ from pathlib import Path
 
 from feedback.answers import EQUAL, LEFT, RIGHT
 from feedback.errors import FeedbackError
-from feedback.files import write_text
+from feedback.files import read_json_lines, write_text
 from feedback.store import HUMAN, FeedbackStore
 from feedback.text import is_text, segment_text, text_segment
 
@@ -56,24 +56,10 @@ def write_rows(path: str | os.PathLike, rows: Iterable[dict[str, str]]) -> Path:
 
 def read_rows(path: str | os.PathLike) -> list[dict[str, str]]:
     """Rows of a JSON Lines file of ``prompt``/``chosen``/``rejected`` strings."""
-    path = Path(path)
-    try:
-        lines = path.read_bytes().decode("utf-8").splitlines()
-    except FileNotFoundError:
-        raise FeedbackError(f"preference file {path} does not exist") from None
-    except UnicodeDecodeError as err:
-        raise FeedbackError(f"preference file {path} is not UTF-8 (byte {err.start})") from None
     rows = []
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as err:
-            raise FeedbackError(f"{path} line {number}: not JSON ({err.msg})") from None
-        if not isinstance(row, dict) or not all(isinstance(row.get(k), str) for k in COLUMNS):
-            raise FeedbackError(f"{path} line {number}: needs string fields "
-                                f"{', '.join(COLUMNS)}")
+    for number, row in read_json_lines(path, "preference rows"):
+        if not all(isinstance(row.get(k), str) for k in COLUMNS):
+            raise FeedbackError(f"{path}:{number}: needs string fields {', '.join(COLUMNS)}")
         rows.append({k: row[k] for k in COLUMNS})
     return rows
 

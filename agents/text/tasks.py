@@ -14,7 +14,6 @@ Prompt files are UTF-8 text, one prompt per line (blank lines skipped), or JSON 
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from collections.abc import Callable, Sequence
@@ -24,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from feedback.errors import FeedbackError
+from feedback.files import read_json_lines
 
 Rule = Callable[[str], float]
 RULES = ("count:CHARS", "length", "regex:PATTERN")
@@ -81,16 +81,11 @@ def read_prompts(path: str | os.PathLike) -> list[str]:
                             f"{err.reason})") from None
     lines = [line for line in text.splitlines() if line.strip()]
     if path.suffix == ".jsonl":
-        prompts = []
-        for number, line in enumerate(lines, 1):
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as err:
-                raise FeedbackError(f"{path} line {number}: not JSON ({err.msg})") from None
-            if not isinstance(row, dict) or not isinstance(row.get("prompt"), str):
-                raise FeedbackError(f"{path} line {number}: needs a \"prompt\" string")
-            prompts.append(row["prompt"])
-        lines = prompts
+        lines = []
+        for number, row in read_json_lines(path, "prompts"):
+            if not isinstance(row.get("prompt"), str):
+                raise FeedbackError(f"{path}:{number}: needs a \"prompt\" string")
+            lines.append(row["prompt"])
     if not lines:
         raise FeedbackError(f"prompt file {path} has no prompts")
     return lines

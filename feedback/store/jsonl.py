@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from feedback.answers import ANSWERS
 from feedback.errors import FeedbackError
-from feedback.files import write_text
+from feedback.files import read_json_lines, write_text
 from feedback.store.records import SYNTHETIC, Label, check_annotator_kind, check_seconds
 
 LEGACY_KINDS = {"teacher": SYNTHETIC}  # the kind's name before schema version 3
@@ -29,20 +29,7 @@ def read_label_lines(path: str | os.PathLike) -> list[tuple[int, dict]]:
     Raises :class:`FeedbackError` naming the first bad line, so nothing half-imports.
     """
     records = []
-    try:
-        with open(path, encoding="utf-8") as f:
-            lines = f.readlines()
-    except (OSError, UnicodeDecodeError) as err:
-        raise FeedbackError(f"cannot read labels from {path}: {err}") from None
-    for number, text in enumerate(lines, start=1):
-        if not text.strip():
-            continue
-        try:
-            record = json.loads(text)
-        except json.JSONDecodeError as err:
-            raise FeedbackError(f"{path}:{number}: not valid JSON ({err.msg})") from None
-        if not isinstance(record, dict):
-            raise FeedbackError(f"{path}:{number}: expected a JSON object")
+    for number, record in read_json_lines(path, "labels"):
         for field, kind in FIELDS.items():
             if not isinstance(record.get(field), kind) or isinstance(record.get(field), bool):
                 raise FeedbackError(f"{path}:{number}: missing or bad field {field!r}")

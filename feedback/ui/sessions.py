@@ -225,6 +225,7 @@ class CompareSession(PreparedSession):
         self.wait_seconds = wait_seconds
         self._served: dict[int, Query] = {}  # queries prepared in this session, by id
         self._answered: list[Query] = []  # ... and answered (candidates for repeats)
+        self._queries: dict[int, int] = {}  # the query of each label given here
         self._start()
 
     def _items(self) -> Iterator[tuple[int, list[str]]]:
@@ -311,16 +312,16 @@ class CompareSession(PreparedSession):
     def _record(self, key: int, answer: str, seconds: float) -> int:
         label = self.store.add_label(key, answer, self.annotator, annotator_kind=HUMAN,
                                      seconds=seconds)
+        self._queries[label] = key
         if key in self._served and self._served[key].strategy != "repeat":
             self._answered.append(self._served[key])
         return label
 
     def _take_back(self, record: int) -> None:
-        query_id = next(lab.query_id for lab in self.store.labels(self.run_id)
-                        if lab.id == record)
         self.store.delete_label(record)
         if self.run_id is not None:  # shown again here: no teammate may claim it meanwhile
-            self.store.lease_query(query_id, self.annotator, lease_seconds=self.lease_seconds)
+            self.store.lease_query(self._queries[record], self.annotator,
+                                   lease_seconds=self.lease_seconds)
 
 
 class RateSession(PreparedSession):
