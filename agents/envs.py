@@ -14,7 +14,7 @@ from rlhf_envs import LearnedRewardVecEnv, TrueRewardVecEnv
 
 def make_reward_env(
     env_id: str, n_envs: int, seed: int, *, true_reward: bool, normalize_reward: bool,
-    gamma: float, env_kwargs: dict | None = None,
+    gamma: float, env_kwargs: dict | None = None, reward_term: str | None = None,
 ) -> LearnedRewardVecEnv | TrueRewardVecEnv:
     """``n_envs`` copies of ``env_id`` whose reward is learned (or true, for the baseline).
 
@@ -25,11 +25,13 @@ def make_reward_env(
     :param normalize_reward: scale rewards by the running std of their discounted returns
     :param gamma: discount of those returns
     :param env_kwargs: options for each env
+    :param reward_term: with ``true_reward``, train on this reward term only (a proxy)
     """
     # "module:id" lets spawned SubprocVecEnv workers import rlhf_envs too.
     venv = make_vec_env(f"rlhf_envs:{env_id}", n_envs=n_envs, seed=seed, env_kwargs=env_kwargs)
     if true_reward:
-        return TrueRewardVecEnv(venv, normalize_reward=normalize_reward, gamma=gamma)
+        return TrueRewardVecEnv(venv, normalize_reward=normalize_reward, gamma=gamma,
+                                term=reward_term)
     # No model before the first fit, on purpose: the first rollouts are random.
     return LearnedRewardVecEnv(venv, None, env_id=env_id, normalize_reward=normalize_reward,
                                gamma=gamma, warn_without_model=False)

@@ -112,7 +112,7 @@ def build_envs(config: RunConfig, settings: Settings, out: Path, device: str):
     envs = make_reward_env(config.env_id, settings.loop.n_envs, config.seed,
                            true_reward=config.true_reward,
                            normalize_reward=settings.loop.normalize_reward,
-                           gamma=settings.gamma)
+                           gamma=settings.gamma, reward_term=config.reward_term)
     recorder = SegmentRecorder(envs, config.env_id, settings.loop.segment_length,
                                rng=np.random.default_rng(segment_id_stream(config)))
     policy, policy_kwargs = agent_policy(recorder, config.algo)

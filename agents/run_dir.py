@@ -86,7 +86,8 @@ def write_outputs(config: RunConfig, out: Path, state: LoopState, model: RewardM
     metrics = {
         "env_id": config.env_id,
         "algo": config.algo,
-        "teacher": "true_reward" if config.true_reward else config.teacher,
+        "teacher": (f"term:{config.reward_term}" if config.reward_term else "true_reward")
+        if config.true_reward else config.teacher,
         **counts,
         "timesteps": int(agent.num_timesteps),
         "seed": config.seed,

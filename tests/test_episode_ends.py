@@ -189,3 +189,22 @@ def test_an_agent_on_the_fitted_reward_lives_longer_than_a_random_policy():
     agent.learn(6144)
     random_length, learned_length = episode_lengths(), episode_lengths(agent)
     assert learned_length > 1.5 * random_length, (learned_length, random_length)
+
+
+@pytest.mark.parametrize("name", ["HalfCheetah-v0", "Hopper-v0", "Reacher-v0", "Walker2d-v0"])
+def test_the_env_table_says_which_episodes_end_and_they_do(name):
+    from rlhf_envs import ENVS, EPISODE_ENDS, episode_end
+
+    assert set(EPISODE_ENDS) == set(ENVS)
+    env = gym.make(f"rlhf_envs/{name}", warn_without_model=False)
+    env.reset(seed=0)
+    env.action_space.seed(0)
+    ended = False
+    for _ in range(300):
+        _, _, terminated, truncated, _ = env.step(env.action_space.sample())
+        if terminated:
+            ended = True
+            break
+        if truncated:
+            env.reset()
+    assert ended == (episode_end(name) is not None)
