@@ -173,13 +173,13 @@ def test_an_agent_on_the_fitted_reward_lives_longer_than_a_random_policy():
         lengths = []
         for episode in range(episodes):
             obs, _ = env.reset(seed=100 + episode)
-            for step in range(1, 101):
+            steps, done = 0, False
+            while not done:
                 action = env.action_space.sample() if agent is None else agent.predict(
                     obs, deterministic=True)[0]
                 obs, _, terminated, truncated, _ = env.step(action)
-                if terminated or truncated:
-                    break
-            lengths.append(step)
+                steps, done = steps + 1, terminated or truncated
+            lengths.append(steps)
         return float(np.mean(lengths))
 
     venv = LearnedRewardVecEnv(

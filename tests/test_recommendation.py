@@ -242,7 +242,7 @@ def test_the_slate_policy_scores_each_candidate_alike_and_loads_again(tmp_path):
     docs[[0, 1]] = docs[[1, 0]]  # two candidates change places ...
     first, _ = agent.predict(obs, deterministic=True)
     second, _ = agent.predict(swapped, deterministic=True)
-    np.testing.assert_allclose(second[[1, 0]], first[[0, 1]], rtol=1e-5)  # ... and so do their scores
+    np.testing.assert_allclose(second[[1, 0]], first[[0, 1]], rtol=1e-5)  # ... their scores too
     np.testing.assert_allclose(second[2:], first[2:], rtol=1e-5)
     save_agent(agent, tmp_path / "agent")
     loaded = load_policy(tmp_path / "agent", env)
