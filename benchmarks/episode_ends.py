@@ -11,7 +11,12 @@ of the true env:
   termination too): steps at which, by the learned reward, ending would be better;
 - from the store: how many candidate clips showed an episode's end.
 
+With ``--random-clips ENV STEPS``, the random rollouts a run starts from instead: their
+episodes' lengths, and how many of their clips show an episode's end: the clips that
+were dropped before episode ends were padded (a clip never crossed an episode's end).
+
     python -m benchmarks.episode_ends RUN [RUN ...] [--episodes 10] [--out FILE]
+    python -m benchmarks.episode_ends --random-clips Hopper-v0 17500
 
 The BENCHMARKS.md section "Episodes that end" was made with it, on a run of the code
 before episode ends were padded and one after (same env, seed and budget).
@@ -92,13 +97,43 @@ def _segments_with_ends(path: Path) -> tuple[int, int]:
     return len(rows), sum("end" in load(bytes(r[0])) for r in rows)
 
 
+def random_clips(env_name: str, steps: int, seed: int = 0) -> dict:
+    """Episodes and clips of ``steps`` random steps of ``env_name``, as a run starts."""
+    from agents.hyperparams import settings_for
+    from rlhf_envs.labeling.rollouts import rollout_segments
+
+    length = settings_for(env_name, "ppo").loop.segment_length
+    env_id = f"rlhf_envs/{env_name}"
+    clips = rollout_segments(env_id, steps, length, seed)
+    ended = [c for c in clips if c.end is not None and c.end < length]
+    episodes = len({c.episode for c in clips})
+    return {"env_id": env_id, "random_steps": steps, "clip_steps": length,
+            "clips": len(clips), "clips_showing_an_end": len(ended),
+            "episodes_with_clips": episodes,
+            "lived_steps_in_ended_clips_mean": float(np.mean([c.end for c in ended]))
+            if ended else None}
+
+
 def main(argv: list[str] | None = None) -> dict:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("runs", nargs="+", type=Path, help="finished agents.train run directories")
+    p.add_argument("runs", nargs="*", type=Path, help="finished agents.train run directories")
     p.add_argument("--episodes", type=int, default=10, help="evaluation episodes per run")
-    p.add_argument("--out", type=Path, default=RESULTS / "episode_ends.json")
+    p.add_argument("--random-clips", nargs=2, metavar=("ENV", "STEPS"),
+                   help="count the clips of random rollouts instead")
+    p.add_argument("--out", type=Path, default=None,
+                   help="default: benchmarks/results/episode_ends[_random_ENV].json")
     args = p.parse_args(argv)
     torch.set_num_threads(1)
+    if args.random_clips:
+        name, steps = args.random_clips[0], int(args.random_clips[1])
+        found = random_clips(name, steps)
+        write_json(args.out or RESULTS / f"episode_ends_random_{name}.json",
+                   {**found, "machine": machine()}, indent=2)
+        print(found)
+        return found
+    if not args.runs:
+        p.error("give run directories, or --random-clips ENV STEPS")
+    args.out = args.out or RESULTS / "episode_ends.json"
     found = [analyse_run(run, args.episodes) for run in args.runs]
     write_json(args.out, {"runs": found, "machine": machine()}, indent=2)
     print("| run | anchored | clips showing an end | length | ended | true return | "
