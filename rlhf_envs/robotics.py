@@ -11,6 +11,9 @@ is about 10x slower on a CPU (see BENCHMARKS.md).
 from __future__ import annotations
 
 import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 if "MUJOCO_GL" not in os.environ and not os.environ.get("DISPLAY"):
     os.environ["MUJOCO_GL"] = "egl"  # headless: render offscreen (Mesa on CPU machines)
@@ -47,11 +50,38 @@ def _gymnasium_id(env_id: str) -> str:
     return ROBOTICS_ENVS[env_name(env_id, "robotics")]
 
 
+# MuJoCo 3.3+ warns that gymnasium's half_cheetah.xml uses the compiler attribute
+# ``settotalmass``. The model is gymnasium's (its masses are what the task means), so the
+# one message is dropped while we compile it; any other MuJoCo warning is printed as
+# MuJoCo prints it.
+_KNOWN_WARNINGS = ("compiler attribute 'settotalmass' is deprecated",)
+
+
+@contextmanager
+def _quiet_known_warnings() -> Iterator[None]:
+    """While compiling a model: drop MuJoCo's warnings about gymnasium's own XML files."""
+    previous = mujoco.get_mju_user_warning()
+
+    def warn(message: str) -> None:
+        if not message.startswith(_KNOWN_WARNINGS):
+            if previous is not None:
+                previous(message)
+            else:
+                print(f"WARNING: {message}", file=sys.stderr)
+
+    mujoco.set_mju_user_warning(warn)
+    try:
+        yield
+    finally:
+        mujoco.set_mju_user_warning(previous)
+
+
 def base_env(name: str, render_mode: str | None = None, **kwargs) -> gym.Env:
     """The bare MuJoCo env (no gymnasium wrappers), built from its registered entry point."""
     spec = gym.spec(_gymnasium_id(name))
     creator = load_env_creator(spec.entry_point)
-    return creator(**{**spec.kwargs, **kwargs}, render_mode=render_mode)
+    with _quiet_known_warnings():
+        return creator(**{**spec.kwargs, **kwargs}, render_mode=render_mode)
 
 
 def max_episode_steps(name: str) -> int | None:
