@@ -44,7 +44,7 @@ def main() -> None:
         store = FeedbackStore(Path(tmp) / "labels.db")
         session = CompareSession(
             store, env_id, "bench", planned=args.answers, make_renderer=clip_renderer(env_id),
-            make_segments=lambda batch: rollout_segments(env_id, 50 * 16, 50, seed=batch))
+            make_segments=lambda batch, _: rollout_segments(env_id, 50 * 16, 50, seed=batch))
         answered_at: list[float] = []
         latencies: list[float] = []
         answer, next_pair = session.answer, session.next_pair

@@ -27,11 +27,11 @@ from pathlib import Path
 from feedback.annotators import annotator_quality
 from feedback.cli import OneLineParser, run_cli
 from feedback.errors import FeedbackError
-from feedback.segments import DEFAULT_SEGMENT_LENGTH, Segment
+from feedback.segments import Segment
 from feedback.store import FeedbackStore, check_annotator_name
 from feedback.text import TEXT_PREFIX
 from feedback.ui.demo_player import DemoPlayer
-from feedback.ui.sessions import CompareSession, PreparedSession, RateSession
+from feedback.ui.sessions import CompareSession, PreparedSession, Progress, RateSession
 from feedback.ui.text_pages import TextRenderer
 from feedback.ui.viewer import Viewer
 from rlhf_envs.labeling import (
@@ -41,7 +41,7 @@ from rlhf_envs.labeling import (
     load_run_policy,
     rollout_segments,
 )
-from rlhf_envs.registration import NAMESPACE, env_name
+from rlhf_envs.registration import NAMESPACE, env_name, segment_length
 
 FRESH_ROLLOUT_SEGMENTS = 16  # segments per fresh rollout
 
@@ -81,8 +81,9 @@ def parser() -> OneLineParser:
                    help="clips of this trained agent instead of a random policy: a run "
                         "directory or its checkpoint/agent directory")
     p.add_argument("--segment-length", type=int, default=None,
-                   help=f"steps per fresh segment or demonstration (default: the length "
-                        f"most of the store's segments have, else {DEFAULT_SEGMENT_LENGTH})")
+                   help="steps per fresh segment or demonstration (default: the length "
+                        "most of the store's segments have, else the env's own: Reacher "
+                        "25, Highway 15, SlateRec 20, ... (rlhf_envs/registration.py))")
     p.add_argument("--fps", type=int, default=30, help="playback frames per second")
     p.add_argument("--mode", default="compare",
                    help=f"kind of feedback: {', '.join(MODES)} (default compare)")
@@ -93,12 +94,15 @@ def parser() -> OneLineParser:
     return p
 
 
-def _segment_length(args, store: FeedbackStore) -> int:
-    """--segment-length, or the length most of the store's segments have (a run's), or 50."""
+def _segment_length(args, store: FeedbackStore, env_id: str) -> int:
+    """--segment-length, else the length most of the store's segments have, else the env's.
+
+    A run's store holds its segments; a new store takes the env's row of the env table.
+    """
     if args.segment_length is not None:
         return args.segment_length
     lengths = list(store.segment_lengths().values())
-    return max(set(lengths), key=lengths.count) if lengths else DEFAULT_SEGMENT_LENGTH
+    return max(set(lengths), key=lengths.count) if lengths else segment_length(env_id)
 
 
 def open_text_session(args: argparse.Namespace) -> PreparedSession:
@@ -169,15 +173,15 @@ def open_session(args: argparse.Namespace) -> PreparedSession | DemoSession:
         if others and args.run_id is None:  # a team's store holds several runs' clips
             raise FeedbackError(f"{store.address} holds clips of {', '.join(sorted(others))}, "
                                 f"not {env_id}")
-        length = _segment_length(args, store)
+        length = _segment_length(args, store, env_id)
         if args.mode == "demo":
             return DemoSession(store, env_id, args.annotator, args.pairs, segment_length=length,
                                seed=args.seed)
         make = None
         if args.from_run is None and args.run_id is None:  # a run's: only its queries
-            def make(offset: int) -> list[Segment]:
+            def make(offset: int, progress: Progress) -> list[Segment]:
                 return rollout_segments(env_id, length * FRESH_ROLLOUT_SEGMENTS, length,
-                                        args.seed + offset, policy=policy)
+                                        args.seed + offset, policy=policy, progress=progress)
         options = dict(make_renderer=clip_renderer(env_id), make_segments=make, seed=args.seed)
         if args.mode == "rate":
             return RateSession(store, env_id, args.annotator, args.pairs, **options)

@@ -20,7 +20,8 @@ ROOT = Path(__file__).parent.parent
 
 
 def fresh_maker(length=10):
-    return lambda batch: rollout_segments(ENV, length * 16, length, seed=batch)
+    return lambda batch, progress: rollout_segments(ENV, length * 16, length, seed=batch,
+                                                    progress=progress)
 
 
 def take(session, timeout=30.0):
@@ -50,6 +51,8 @@ def test_session_stores_answers_undoes_and_resumes(tmp_path):
     session.answer(again.key, "equal", 0.5)
     assert take(session).key == third.key  # the pair the undo displaced comes back
     session.answer(third.key, "left", 0.7)
+    tally = session.tally()  # one undone: three answers stored, as in the store
+    assert (tally.answers, tally.skips, tally.undone, tally.in_store) == (3, 0, 1, 3)
     session.close()
     store.close()
 
@@ -62,8 +65,14 @@ def test_session_stores_answers_undoes_and_resumes(tmp_path):
                              make_segments=fresh_maker())
     nxt = take(session)
     assert nxt.key in pending  # an unanswered query from before comes first
-    session.answer(nxt.key, "skip", 1.0)
+    session.answer(nxt.key, "skip", 1.0)  # a skip is no usable answer: the session goes on
+    last = take(session)
+    session.answer(last.key, "right", 1.0, flagged=True, note="B is black")  # nor a flagged one
+    session.answer(take(session).key, "left", 1.0)
     assert session.next_pair(timeout=0.1) is None  # planned answers given
+    tally = session.tally()
+    assert (tally.answers, tally.skips, tally.flagged, tally.undone) == (1, 1, 1, 0)
+    assert tally.in_store == 4 and tally.stored == 3 == len(store.labels()) - 3
     session.close()
     store.close()
 
@@ -142,7 +151,7 @@ def test_viewer_screenshot_per_domain(env_id, kwargs, tmp_path):
 
     store = FeedbackStore(tmp_path / "labels.db")
     session = CompareSession(store, env_id, "ana", planned=1, make_renderer=clip_renderer(env_id),
-                             make_segments=lambda seed:
+                             make_segments=lambda seed, _:
                              rollout_segments(env_id, 60, 15, seed, env_kwargs=kwargs))
     viewer = Viewer(session, annotator="ana", clip_size=200)
     shots = [tmp_path / "first.png", tmp_path / f"{env_id.split('/')[1]}.png"]

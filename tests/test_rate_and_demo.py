@@ -149,7 +149,7 @@ def test_the_loop_learns_from_demonstrations_in_the_runs_store(tmp_path):
 
 def test_a_seed_used_before_does_not_stall_a_session(tmp_path):
     def maker(base):
-        return lambda offset: rollout_segments(ENV, 40, 10, seed=base + offset)  # 4 clips
+        return lambda offset, _: rollout_segments(ENV, 40, 10, seed=base + offset)  # 4 clips
 
     store = FeedbackStore(tmp_path / "labels.db")
     first = RateSession(store, ENV, "ana", planned=4, make_renderer=clip_renderer(ENV),

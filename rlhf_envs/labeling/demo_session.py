@@ -25,11 +25,11 @@ import gymnasium as gym
 import numpy as np
 
 from feedback.errors import FeedbackError
-from feedback.segments import DEFAULT_SEGMENT_LENGTH
 from feedback.store import FeedbackStore
 from feedback.ui.demo_player import Scene
 from rlhf_envs.clips import RENDER_STATE, REWARD_TERMS, TRUE_REWARD
 from rlhf_envs.registration import ENVS, env_name, make_clip_renderer
+from rlhf_envs.registration import segment_length as default_segment_length
 from rlhf_envs.sb3.segment_recorder import steps_to_segment
 
 DEMO_DOMAINS = ("driving", "recommendation")
@@ -38,7 +38,7 @@ _LANE_KEYS = {"left": "LANE_LEFT", "right": "LANE_RIGHT", "up": "FASTER", "down"
 
 def check_demo_env(env_id: str) -> None:
     """Raise a one-line FeedbackError unless a person can act in ``env_id`` with keys."""
-    if ENVS[env_name(env_id)][0] not in DEMO_DOMAINS:
+    if ENVS[env_name(env_id)].domain not in DEMO_DOMAINS:
         raise FeedbackError(f"--mode demo is for driving and recommendation envs, not "
                             f"{env_id} (its actions are continuous torques): compare or "
                             "rate its clips instead")
@@ -116,15 +116,15 @@ class DemoSession:
     """Record ``planned`` demonstration segments of ``env_id`` by ``annotator``."""
 
     def __init__(self, store: FeedbackStore, env_id: str, annotator: str, planned: int, *,
-                 segment_length: int = DEFAULT_SEGMENT_LENGTH, seed: int = 0, frame_size: int = 256,
+                 segment_length: int | None = None, seed: int = 0, frame_size: int = 256,
                  env_kwargs: dict | None = None) -> None:
         check_demo_env(env_id)
         name = env_name(env_id)
         self.store, self.env_id, self.annotator = store, env_id, annotator
         self.planned, self.recorded = planned, 0
-        self.segment_length = segment_length
+        self.segment_length = segment_length or default_segment_length(env_id)
         self.env = gym.make(env_id, warn_without_model=False, **(env_kwargs or {}))
-        domain = ENVS[name][0]
+        domain = ENVS[name].domain
         self.controller = (DrivingControls if domain == "driving" else SlateControls)(self.env)
         self.controls, self.step_seconds = self.controller.controls, self.controller.step_seconds
         self._renderer = make_clip_renderer(env_id, frame_size, frame_size)

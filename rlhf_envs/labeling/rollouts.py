@@ -5,6 +5,7 @@ Render states are kept, so their clips can be drawn; no reward model is asked.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import gymnasium as gym
@@ -21,6 +22,7 @@ from rlhf_envs.sb3.learned_reward_vec_env import LearnedRewardVecEnv
 from rlhf_envs.sb3.segment_recorder import SegmentRecorder
 
 SEGMENT_ID_STREAM = 2  # the rollouts' own stream of segment ids, apart from the loop's
+PROGRESS_EVERY = 25  # steps between progress reports
 
 
 def clip_renderer(env_id: str) -> MakeRenderer:
@@ -35,6 +37,7 @@ def rollout_segments(
     seed: int,
     env_kwargs: dict | None = None,
     policy: BasePolicy | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> list[Segment]:
     """Segments of ``policy`` acting in ``env_id`` for ``steps`` steps, render states kept.
 
@@ -44,6 +47,7 @@ def rollout_segments(
     :param seed: seeds the env, the random actions and the segment ids
     :param env_kwargs: options for ``gym.make``
     :param policy: an SB3 policy; random actions when None
+    :param progress: told what the rollout is doing ("rolling out 120/400 steps...")
     """
     venv = DummyVecEnv([lambda: gym.make(env_id, **(env_kwargs or {}))])
     unrewarded = LearnedRewardVecEnv(venv, env_id=env_id, warn_without_model=False)
@@ -53,13 +57,18 @@ def rollout_segments(
     recorder.seed(seed)
     recorder.action_space.seed(seed)
     obs = recorder.reset()
-    for _ in range(steps):
+    name = env_id.split("/")[-1]
+    for step in range(steps):
+        if progress is not None and step % PROGRESS_EVERY == 0:
+            progress(f"rolling out {name}: {step}/{steps} steps...")
         if policy is None:
             action = np.array([recorder.action_space.sample()])
         else:
             action, _ = policy.predict(obs, deterministic=False)
         obs, _, _, _ = recorder.step(action)
     recorder.close()
+    if progress is not None:
+        progress(f"rolled out {name}: {steps}/{steps} steps")
     return recorder.drain()
 
 
