@@ -22,6 +22,7 @@ _PUBLIC = {
     "SyntheticTeacher": "feedback.teachers",
     "cut_segments": "feedback.segments",
     "make_teacher": "feedback.teachers",
+    "pad_to_length": "feedback.segments",
     "sample_pairs": "feedback.segments",
     "select_pairs": "feedback.queries",
     "training_pairs": "feedback.training_pairs",

@@ -4,6 +4,15 @@ A :class:`Segment` keeps what the reward model learns from (observations, action
 observations), what synthetic teachers judge by (the hidden true reward and its named
 terms), and what is needed to draw the clip again later (one render state per step, e.g.
 MuJoCo's qpos and qvel), never pixels.
+
+An episode that *terminates* (the robot falls, the car crashes, the user leaves) ends in an
+absorbing state: nothing more happens and no more reward comes. Its last, shorter
+segment is padded to full length with that state (:func:`pad_to_length`), and
+``Segment.end`` says where the padding starts. So teachers and people see the failure,
+and the reward model learns what the absorbing state is worth against staying alive
+(the level a Bradley-Terry model cannot otherwise tell; see
+:mod:`feedback.reward_model.model`). An episode cut off by a time limit is not padded:
+its future is unknown, not absent.
 """
 
 from __future__ import annotations
@@ -27,6 +36,8 @@ class Segment:
     Arrays have the step as their first axis. ``render_states`` is optional (``None``
     when nothing can re-draw the clip). ``source`` says where it came from (``"random"``,
     ``"policy"``, ``"demo"``, ...); ``episode`` and ``start`` locate it in that source.
+    ``end`` is None when every step is lived; otherwise the episode terminated after step
+    ``end - 1`` and steps ``end ..`` are its absorbing state (see :func:`pad_to_length`).
     """
 
     obs: np.ndarray
@@ -40,9 +51,15 @@ class Segment:
     episode: int = 0
     start: int = 0
     id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    end: int | None = None
 
     def __post_init__(self) -> None:
         n = len(self.true_rewards)
+        if self.end is not None:
+            self.end = int(self.end)
+            if not 1 <= self.end <= n:
+                raise FeedbackError(f"segment end must be between 1 and its {n} steps, "
+                                    f"got {self.end}")
         self.true_rewards = np.asarray(self.true_rewards, dtype=np.float64)
         arrays = {"obs": self.obs, "acts": self.acts, "next_obs": self.next_obs}
         arrays.update({f"reward_terms[{k!r}]": v for k, v in self.reward_terms.items()})
@@ -56,6 +73,12 @@ class Segment:
 
     def __len__(self) -> int:
         return len(self.true_rewards)
+
+    @property
+    def live(self) -> np.ndarray:
+        """Which steps were lived (True) rather than the absorbing state after the end."""
+        steps = np.arange(len(self))
+        return steps < (len(self) if self.end is None else self.end)
 
     @property
     def true_return(self) -> float:
@@ -116,6 +139,44 @@ def cut_segments(
             )
         )
     return segments
+
+
+def pad_to_length(segment: Segment, length: int) -> Segment:
+    """The last segment of a terminated episode, padded to ``length`` steps.
+
+    The padding is the absorbing state: the last observation (the terminal one) and
+    render state held, zero actions, zero true reward and reward terms. ``end`` marks
+    where it starts. A segment already ``length`` steps long gets ``end = length`` (the
+    episode ended on its last step) so teachers still know it ended.
+    """
+    length = check_count("segment length", length, 1)
+    n = len(segment)
+    if not 1 <= n <= length:
+        raise FeedbackError(f"cannot pad a {n}-step segment to {length} steps")
+    pad = length - n
+
+    def held(array: np.ndarray) -> np.ndarray:
+        return np.concatenate([array, np.repeat(array[-1:], pad, axis=0)])
+
+    def zeros(array: np.ndarray) -> np.ndarray:
+        return np.concatenate([array, np.zeros((pad, *array.shape[1:]), array.dtype)])
+
+    last = segment.next_obs[-1:]  # the terminal observation, before and after each pad step
+    return Segment(
+        obs=np.concatenate([segment.obs, np.repeat(last, pad, axis=0)]),
+        acts=zeros(segment.acts),
+        next_obs=np.concatenate([segment.next_obs, np.repeat(last, pad, axis=0)]),
+        true_rewards=zeros(segment.true_rewards),
+        reward_terms={k: zeros(v) for k, v in segment.reward_terms.items()},
+        render_states=None if segment.render_states is None else held(segment.render_states),
+        env_id=segment.env_id, source=segment.source, episode=segment.episode,
+        start=segment.start, id=segment.id, end=n,
+    )
+
+
+def live_masks(segments: Sequence[Segment]) -> np.ndarray:
+    """Which steps of equal-length segments were lived: bool ``(N, T)``."""
+    return np.stack([s.live for s in segments])
 
 
 class SegmentBuffer:

@@ -5,6 +5,17 @@ its steps, and P(left preferred) = sigmoid(R_left - R_right) (Christiano et al. 
 All members train at once as batched matrix products, over whole mini-batches of pairs
 and steps: no Python loop over pairs. ``predict`` in the env loop uses a numpy copy of
 the weights with input and output normalisation folded in (:mod:`feedback.reward_model.folded`).
+
+**The reward's level.** Comparisons fix a reward only up to a constant, which does not
+matter when every episode has the same length but decides everything when an episode
+can end on failure: a reward below zero teaches the agent to fall, one above zero to
+stay alive, whatever the labels said. So each member also learns one number, the reward
+of the absorbing state after an episode's end (the padded steps of segments that include
+an end, :func:`~feedback.segments.pad_to_length`), and predictions are shifted so that
+this state is worth 0, as it is in the env after termination. Staying alive is then
+worth exactly what the labels said it is worth against failing. Without any such segment
+in the training set the level is the training segments' mean reward (any constant serves
+fixed-length episodes).
 """
 
 from __future__ import annotations
@@ -32,7 +43,7 @@ from feedback.reward_model.files import (
     write_model,
 )
 from feedback.reward_model.folded import FoldedEnsemble
-from feedback.segments import Segment, stack
+from feedback.segments import Segment, live_masks, stack
 
 TARGETS = {LEFT: 1.0, RIGHT: 0.0, EQUAL: 0.5}  # P(left preferred)
 
@@ -98,9 +109,12 @@ class RewardModel:
             b = (torch.rand(self.ensemble_size, 1, fan_out, generator=generator) * 2 - 1)
             self.layer_weights.append((w * bound).to(self.device).requires_grad_())
             self.layer_biases.append((b * bound).to(self.device).requires_grad_())
+        # Each member's reward of the absorbing state after an episode's end.
+        self.absorbing = torch.zeros(self.ensemble_size, device=self.device, requires_grad=True)
         self.feature_mean = torch.zeros(self.feature_spec.dim, device=self.device)
         self.feature_std = torch.ones(self.feature_spec.dim, device=self.device)
         self.output_mean, self.output_std = 0.0, 1.0
+        self.anchored = False  # output_mean is the absorbing state's reward (see above)
         self.optimizer = torch.optim.AdamW(
             self.parameters(), lr=learning_rate, weight_decay=weight_decay
         )
@@ -123,8 +137,8 @@ class RewardModel:
         return self.feature_spec.use_next_obs
 
     def parameters(self) -> list[torch.Tensor]:
-        """The tensors the optimizer trains: every layer's weights and biases, all members."""
-        return [*self.layer_weights, *self.layer_biases]
+        """The tensors the optimizer trains: weights, biases and absorbing rewards, all members."""
+        return [*self.layer_weights, *self.layer_biases, self.absorbing]
 
     # ------------------------------------------------------------------ torch path
     def _members(self, features: torch.Tensor) -> torch.Tensor:
@@ -153,13 +167,26 @@ class RewardModel:
         flat = self.feature_spec.encode(obs, acts, next_obs)
         return torch.from_numpy(flat.reshape(n, steps, -1)).to(self.device)
 
+    def _step_rewards(self, feats: torch.Tensor, live: torch.Tensor) -> torch.Tensor:
+        """Per-member rewards of segment steps ``(M, n, T, dim)``: ``(M, n, T)``.
+
+        Steps that are not ``live`` (``(n, T)``, the absorbing state) get the member's
+        absorbing reward.
+        """
+        members, n, steps, dim = feats.shape
+        r = self._members(feats.reshape(members, n * steps, dim)).reshape(members, n, steps)
+        return torch.where(live, r, self.absorbing[:, None, None])
+
+    def _live(self, segments: Sequence[Segment]) -> torch.Tensor:
+        return torch.from_numpy(live_masks(segments)).to(self.device)
+
     def member_returns(self, segments: Sequence[Segment]) -> np.ndarray:
         """Each member's predicted (unnormalised) return of each segment: ``(M, N)``."""
         feats = self._segment_features(segments)
-        n, steps, dim = feats.shape
         with torch.no_grad():
-            r = self._members(feats.reshape(1, n * steps, dim).expand(self.ensemble_size, -1, -1))
-        return r.reshape(self.ensemble_size, n, steps).sum(-1).cpu().numpy()
+            r = self._step_rewards(feats.expand(self.ensemble_size, -1, -1, -1),
+                                   self._live(segments))
+        return r.sum(-1).cpu().numpy()
 
     # ------------------------------------------------------------------ fitting
     def fit(
@@ -208,8 +235,10 @@ class RewardModel:
         used, pair_index = np.unique(pairs, return_inverse=True)
         pair_index = pair_index.reshape(-1, 2)
         feats = self._segment_features([segments[i] for i in used])
+        live = self._live([segments[i] for i in used])
         train_segments = np.unique(pair_index[train])
-        train_feats = feats[train_segments].reshape(-1, feats.shape[-1])
+        train_live = live[train_segments]
+        train_feats = feats[train_segments][train_live]  # absorbing steps say nothing
         self.feature_mean = train_feats.mean(0)
         self.feature_std = train_feats.std(0).clamp_min(1e-6)
 
@@ -228,8 +257,9 @@ class RewardModel:
             for begin in range(0, n_train, batch_size):
                 idx = perm[:, begin : begin + batch_size]  # (M, b)
                 b = idx.shape[1]
-                x = feats[t_pairs[idx]].reshape(members, b * 2 * steps, dim)
-                returns = self._members(x).reshape(members, b, 2, steps).sum(-1)
+                x = feats[t_pairs[idx]].reshape(members, b * 2, steps, dim)
+                step_live = live[t_pairs[idx]].reshape(members, b * 2, steps)
+                returns = self._step_rewards(x, step_live).reshape(members, b, 2, steps).sum(-1)
                 logits = returns[..., 0] - returns[..., 1]
                 loss = torch.nn.functional.binary_cross_entropy_with_logits(
                     logits, t_targets[idx], weight=t_weights[idx]
@@ -240,11 +270,14 @@ class RewardModel:
                 loss_sum += loss.item() * b
 
         with torch.no_grad():
-            flat = feats.reshape(1, -1, dim).expand(members, -1, -1)
-            rewards = self._members(flat).reshape(members, len(used), steps)
+            rewards = self._step_rewards(feats.expand(members, -1, -1, -1), live)
             mean_reward = rewards.mean(0)  # the ensemble's reward per step
-            self.output_mean = float(mean_reward[train_segments].mean())
-            self.output_std = max(float(mean_reward[train_segments].std()), 1e-6)
+            lived = mean_reward[train_segments][train_live]
+            self.anchored = not bool(train_live.all())
+            # The level: the absorbing state's reward if training saw one, else the mean.
+            self.output_mean = (float(self.absorbing.mean()) if self.anchored
+                                else float(lived.mean()))
+            self.output_std = max(float(lived.std()), 1e-6) if len(lived) > 1 else 1.0
             seg_returns = mean_reward.sum(-1).cpu().numpy()
         self._refresh_numpy()
 
@@ -292,11 +325,22 @@ class RewardModel:
         """
         return self._folded(obs, acts, next_obs)
 
+    def absorbing_reward(self) -> float:
+        """The (normalised) reward of the absorbing state after an episode's end.
+
+        0 when the model is anchored on it; what it is worth against lived steps otherwise.
+        """
+        return (float(self.absorbing.detach().mean()) - self.output_mean) / self.output_std
+
     def segment_returns(self, segments: Sequence[Segment]) -> np.ndarray:
-        """Predicted (normalised) return of each segment, shape ``(N,)``."""
+        """Predicted (normalised) return of each segment, shape ``(N,)``.
+
+        Steps after an episode's end count as the absorbing state's reward.
+        """
         n, steps = len(segments), len(segments[0])
         obs, acts, next_obs = self._transitions(segments)
-        return self.predict(obs, acts, next_obs).reshape(n, steps).sum(1)
+        rewards = self.predict(obs, acts, next_obs).reshape(n, steps)
+        return np.where(live_masks(segments), rewards, self.absorbing_reward()).sum(1)
 
     def agreement(self, left: Sequence[Segment], right: Sequence[Segment], answers) -> float | None:
         """Share of strict answers on pairs ``(left[i], right[i])`` the model agrees with."""
@@ -333,13 +377,15 @@ class RewardModel:
             "metrics": self.metrics,
             "output_mean": self.output_mean,
             "output_std": self.output_std,
+            "anchored": self.anchored,
         }
 
     def save(self, directory: str | os.PathLike) -> Path:
         """Write ``weights.safetensors`` and ``card.json`` into ``directory``."""
         tensors = {f"weight.{k}": w.detach() for k, w in enumerate(self.layer_weights)}
         tensors |= {f"bias.{k}": b.detach() for k, b in enumerate(self.layer_biases)}
-        tensors |= {"feature_mean": self.feature_mean, "feature_std": self.feature_std}
+        tensors |= {"feature_mean": self.feature_mean, "feature_std": self.feature_std,
+                    "absorbing": self.absorbing.detach()}
         return write_model(
             directory,
             self.card(),
@@ -375,11 +421,14 @@ class RewardModel:
                     b.copy_(tensors[f"bias.{k}"])
                 model.feature_mean = tensors["feature_mean"].to(model.device)
                 model.feature_std = tensors["feature_std"].to(model.device)
+                if "absorbing" in tensors:  # models saved before episode ends were learned: 0
+                    model.absorbing.copy_(tensors["absorbing"])
         except (KeyError, RuntimeError) as err:
             raise ModelCardError(
                 f"reward model {directory}: weights do not match its card ({err})"
             ) from None
         model.output_mean, model.output_std = card["output_mean"], card["output_std"]
+        model.anchored = bool(card.get("anchored", False))
         model.label_count, model.labels_hash = card["label_count"], card["labels_hash"]
         model.metrics = card["metrics"]
         model._refresh_numpy()

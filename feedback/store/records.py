@@ -122,6 +122,8 @@ def encode_segment(segment: Segment) -> bytes:
     arrays |= {f"reward_terms.{k}": v for k, v in segment.reward_terms.items()}
     if segment.render_states is not None:
         arrays["render_states"] = segment.render_states
+    if segment.end is not None:  # where the absorbing state after an episode's end starts
+        arrays["end"] = np.array([segment.end], np.int64)
     return safetensors.numpy.save({k: np.ascontiguousarray(v) for k, v in arrays.items()})
 
 
@@ -135,4 +137,5 @@ def decode_segment(arrays: bytes, *, id: str, env_id: str, source: str, episode:
         true_rewards=tensors["true_rewards"], reward_terms=terms,
         render_states=tensors.get("render_states"), env_id=env_id, source=source,
         episode=episode, start=start, id=id,
+        end=int(tensors["end"][0]) if "end" in tensors else None,
     )

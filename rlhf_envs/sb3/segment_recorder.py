@@ -4,7 +4,9 @@ It sits on the outside of the stack (above :class:`LearnedRewardVecEnv`) and kee
 env, the observation before each action, the action, the next observation (the real
 one at an episode's end), the hidden true reward and its terms, and the render state.
 Every ``segment_length`` steps of one episode become a :class:`~feedback.segments.Segment`
-(segments never cross episodes). It also keeps the true and learned return of each
+(segments never cross episodes). An episode that terminates (not one cut off by a time
+limit) also gives its unfinished last segment, padded with the absorbing state
+(:func:`~feedback.segments.pad_to_length`), so failures are seen and compared. It also keeps the true and learned return of each
 finished episode, which the training loop monitors.
 """
 
@@ -17,7 +19,7 @@ from stable_baselines3.common.vec_env import VecEnv, VecEnvWrapper
 from stable_baselines3.common.vec_env.base_vec_env import VecEnvStepReturn
 
 from feedback.errors import check_count
-from feedback.segments import DEFAULT_SEGMENT_LENGTH, Segment
+from feedback.segments import DEFAULT_SEGMENT_LENGTH, Segment, pad_to_length
 from rlhf_envs.clips import RENDER_STATE, REWARD_TERMS, TRUE_REWARD
 
 
@@ -94,8 +96,10 @@ class SegmentRecorder(VecEnvWrapper):
     def step_wait(self) -> VecEnvStepReturn:
         """Wait for the envs and record the step; what they return passes through unchanged.
 
-        Every ``segment_length`` steps of an env's episode become a segment; an episode's
-        end drops its unfinished segment and keeps the episode's true and learned return.
+        Every ``segment_length`` steps of an env's episode become a segment. An episode
+        that terminates pads its unfinished segment with the absorbing state (one cut off
+        by a time limit drops it); either way the episode's true and learned return are
+        kept.
         """
         obs, rewards, dones, infos = self.venv.step_wait()
         for i, (track, info) in enumerate(zip(self._tracks, infos)):
@@ -104,10 +108,13 @@ class SegmentRecorder(VecEnvWrapper):
                                 info.get(REWARD_TERMS, {}), info.get(RENDER_STATE)))
             track.true_return += info[TRUE_REWARD]
             track.learned_return += float(rewards[i])
+            terminated = bool(dones[i]) and not info.get("TimeLimit.truncated", False)
             if len(track.steps) == self.segment_length:
-                self._segments.append(self._cut(track))
+                self._segments.append(self._cut(track, ended=terminated))
                 track.start += self.segment_length
                 track.steps = []
+            elif terminated:
+                self._segments.append(self._cut(track, ended=True))
             if dones[i]:
                 self.episode_true_returns.append(track.true_return)
                 self.episode_learned_returns.append(track.learned_return)
@@ -119,11 +126,12 @@ class SegmentRecorder(VecEnvWrapper):
         self._episodes += 1
         return _Track(self._episodes - 1)
 
-    def _cut(self, track: _Track) -> Segment:
-        return steps_to_segment(
+    def _cut(self, track: _Track, ended: bool = False) -> Segment:
+        segment = steps_to_segment(
             track.steps, self.env_id, self.source, track.episode, track.start,
             **({} if self._rng is None else {"id": self._rng.bytes(16).hex()}),
         )
+        return pad_to_length(segment, self.segment_length) if ended else segment
 
     def reseed_ids(self, rng: np.random.Generator) -> None:
         """Draw segment ids from ``rng`` from now on (e.g. a resumed run's own stream)."""
