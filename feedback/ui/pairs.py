@@ -58,6 +58,8 @@ class Tally:
     planned: int = 0              # usable answers this session is to give
     in_store: int | None = None   # this annotator's usable answers in the store, all sessions
     waiting: int | None = None    # questions the store (a run) still waits for; None: unknown
+    self_consistency: float | None = None  # on repeated pairs, where measured (final tally)
+    repeats: int = 0              # repeated pairs it is measured over
 
     @property
     def stored(self) -> int:
@@ -106,10 +108,13 @@ class PairSource(Protocol):
         """(usable answers given, planned)."""
 
 
-def tally_of(source: object) -> Tally:
-    """A source's :class:`Tally` (``source.tally()``), or one made of its ``progress()``."""
+def tally_of(source: object, final: bool = False) -> Tally:
+    """A source's :class:`Tally` (``source.tally(final)``), or one made of its ``progress()``.
+
+    ``final``: for the end summary, with self-consistency where the source measures it.
+    """
     if hasattr(source, "tally"):
-        return source.tally()
+        return source.tally(final)
     done, planned = source.progress()
     return Tally(answers=done, planned=planned)
 

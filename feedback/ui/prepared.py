@@ -228,10 +228,20 @@ class PreparedSession:
         """``(answered, planned)``: usable answers kept in this session, and its target."""
         return self.answered, self.planned
 
-    def tally(self) -> Tally:
-        """This session's counts, this annotator's in the store, and what still waits."""
-        return Tally(self.answered, self.skipped, self.undone, self.flagged, self.planned,
-                     in_store=self._in_store_before + self.answered, waiting=self._waiting())
+    def tally(self, final: bool = False) -> Tally:
+        """This session's counts, this annotator's in the store, and what still waits.
+
+        ``final``: with the annotator's self-consistency (what the end summary shows).
+        """
+        tally = Tally(self.answered, self.skipped, self.undone, self.flagged, self.planned,
+                      in_store=self._in_store_before + self.answered, waiting=self._waiting())
+        if final:
+            tally.self_consistency, tally.repeats = self._self_consistency()
+        return tally
+
+    def _self_consistency(self) -> tuple[float | None, int]:
+        """The annotator's self-consistency and its repeats (None, 0: not measured)."""
+        return None, 0
 
     def status(self) -> str:
         """What the session is doing while no question is ready ("" if nothing to say)."""

@@ -20,6 +20,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 
+from feedback.annotators import annotator_quality
 from feedback.answers import RATINGS, SKIP
 from feedback.queries import select_pairs
 from feedback.segments import Segment
@@ -154,6 +155,10 @@ class CompareSession(PreparedSession):
 
     def _waiting(self) -> int:
         return len(self.store.pending_queries(self.run_id))
+
+    def _self_consistency(self) -> tuple[float | None, int]:
+        mine = annotator_quality(self.store.labels(self.run_id)).get(self.annotator, {})
+        return mine.get("self_consistency"), mine.get("repeats", 0)
 
     def _record(self, key: int, answer: str, seconds: float, *, flagged: bool = False,
                 note: str = "") -> int:
