@@ -13,18 +13,20 @@ import gymnasium as gym
 
 from feedback.errors import FeedbackError
 from feedback.segments import DEFAULT_SEGMENT_LENGTH
+from feedback.ui.pairs import ClipGuide
 from rlhf_envs.clips import ClipRenderer
 from rlhf_envs.wrappers.learned_reward import LearnedReward
 from rlhf_envs.wrappers.reward_function import RewardFunctionLike
 
 NAMESPACE = "rlhf_envs"
 
-# domain -> (module, env factory, clip renderer class)
+# domain -> (module, env factory, clip renderer class, what people are told of its clips)
 DOMAINS = {
-    "robotics": ("rlhf_envs.robotics", "make_robotics_env", "MujocoClipRenderer"),
-    "driving": ("rlhf_envs.driving", "make_driving_env", "DrivingClipRenderer"),
+    "robotics": ("rlhf_envs.robotics", "make_robotics_env", "MujocoClipRenderer",
+                 "CLIP_GUIDES"),
+    "driving": ("rlhf_envs.driving", "make_driving_env", "DrivingClipRenderer", "CLIP_GUIDES"),
     "recommendation": ("rlhf_envs.recommendation", "make_recommendation_env",
-                       "SlateRecClipRenderer"),
+                       "SlateRecClipRenderer", "CLIP_GUIDES"),
 }
 
 class EnvEntry(NamedTuple):
@@ -108,6 +110,12 @@ def make_clip_renderer(env_id: str, width: int = 128, height: int = 128) -> Clip
     """The renderer that re-draws segments of ``env_id`` from their render states."""
     name = env_name(env_id)
     return _domain_attr(name, 2)(f"{NAMESPACE}/{name}", width=width, height=height)
+
+
+def clip_guide(env_id: str) -> ClipGuide:
+    """What a person judging ``env_id``'s clips is told: task, legend, pace (its domain's)."""
+    name = env_name(env_id)
+    return _domain_attr(name, 3)[name]
 
 
 def register_envs() -> None:

@@ -24,6 +24,7 @@ import numpy as np  # noqa: E402
 from gymnasium.envs.registration import load_env_creator  # noqa: E402
 
 from feedback.errors import FeedbackError  # noqa: E402
+from feedback.ui.pairs import ClipGuide  # noqa: E402
 from rlhf_envs.clips import ClipRenderer, task_info  # noqa: E402
 from rlhf_envs.registration import env_name  # noqa: E402
 
@@ -43,6 +44,29 @@ REWARD_TERMS = {
     "Ant-v0": ("forward", "ctrl", "survive", "contact"),
     "Reacher-v0": ("dist", "ctrl"),
     "Swimmer-v0": ("forward", "ctrl"),
+}
+
+_FOLLOWED = "The camera follows the body; the floor's grid shows how far it has moved."
+_FELL = "episode over: it fell"
+# What a person judging a clip is told (no reward figures: a rater of the real robot
+# sees the robot). Playback is slowed where real time is too quick to follow (Hopper and
+# Walker2d step 125 times a second, Reacher 50).
+CLIP_GUIDES = {
+    "HalfCheetah-v0": ClipGuide("Run forward (to the right) as fast as possible, without "
+                                "wasting effort.", [_FOLLOWED], fps=20, smooth=True),
+    "Hopper-v0": ClipGuide("Hop forward (to the right) as fast as possible without falling.",
+                           [_FOLLOWED], fps=40, ended=_FELL, smooth=True),
+    "Walker2d-v0": ClipGuide("Walk forward (to the right) as fast as possible without "
+                             "falling.", [_FOLLOWED], fps=40, ended=_FELL, smooth=True),
+    "Ant-v0": ClipGuide("Walk forward (along the x axis) as fast as possible and stay "
+                        "upright.", [_FOLLOWED], fps=20, ended=_FELL, smooth=True),
+    "Reacher-v0": ClipGuide("Bring the arm's tip (the small green ball) onto the red "
+                            "target quickly and hold it there, with little effort.",
+                            ["Seen from above: the blue arm turns at its two joints inside "
+                             "the pink square; the small red ball is the target."],
+                            fps=12, smooth=True),
+    "Swimmer-v0": ClipGuide("Swim forward (to the right) as fast as possible.",
+                            [_FOLLOWED], fps=25, smooth=True),
 }
 
 

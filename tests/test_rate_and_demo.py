@@ -64,7 +64,7 @@ def test_rate_session_stores_ratings_undoes_and_resumes_with_unrated_clips(tmp_p
 def test_slate_demonstrations_record_the_picked_slates(tmp_path):
     store = FeedbackStore(tmp_path / "demo.db")
     session = DemoSession(store, "rlhf_envs/SlateRec-v0", "ana", planned=2, segment_length=2)
-    player = DemoPlayer(session, annotator="ana", frame_size=256)
+    player = DemoPlayer(session, annotator="ana", frame_size=256, end_seconds=0)
     press_all(pygame.K_1, pygame.K_2, pygame.K_3)              # slate of candidates 1, 2, 3
     press_all(pygame.K_9, pygame.K_9, pygame.K_BACKSPACE)      # 9 twice counts once; unpicked
     press_all(pygame.K_0, pygame.K_5, pygame.K_4)              # slate of 10, 5, 4: a demo is full
@@ -90,7 +90,7 @@ def test_driving_demonstrations_step_in_real_time_with_the_last_key(tmp_path):
                           env_kwargs=SMALL_HIGHWAY)
     session.step_seconds = 0.3  # faster than a person's two steps a second
     indexes = session.env.unwrapped.action_type.actions_indexes
-    player = DemoPlayer(session, annotator="bo", frame_size=256)
+    player = DemoPlayer(session, annotator="bo", frame_size=256, end_seconds=0)
     press_all(pygame.K_UP)
     assert player.run(max_seconds=20) == 1                 # 3 steps: up, then none, none
     [segment] = store.get_segments([store.demonstrations()[0].segment_id])

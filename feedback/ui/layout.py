@@ -136,7 +136,7 @@ def make_layout(size: tuple[int, int] | None, frame: tuple[int, int], fonts, tex
         size = (width, 10_000)
     width, height = size
     scale = font_scale(size) if clip_size is None else 1.0
-    small, normal, large = fonts(round(20 * scale)), fonts(round(24 * scale)), fonts(round(30 * scale))
+    small, normal, large = (fonts(round(points * scale)) for points in (20, 24, 30))
     inner = width - 2 * MARGIN
     task = wrap(texts.task, normal, inner) if texts.task else []
     legend = [line for item in texts.legend for line in wrap(item, small, inner)]

@@ -75,12 +75,17 @@ class ClipGuide:
     :param legend: lines explaining a symbolic picture (colours, boxes, bars)
     :param fps: playback frames per second a person can follow
     :param ended: what an episode's end was (shown over a clip held at its end)
+    :param aspect: width / height of the frames to draw (a road is wide, a robot square)
+    :param smooth: enlarge frames smoothly (pictures of scenes) rather than
+        nearest-neighbour (symbolic pictures, whose edges and stripes should stay crisp)
     """
 
     task: str = ""
     legend: list[str] = field(default_factory=list)
     fps: float = 30.0
     ended: str = "episode over"
+    aspect: float = 1.0
+    smooth: bool = False
 
 
 class PairSource(Protocol):

@@ -22,9 +22,9 @@ def _plural(count: int, word: str) -> str:
     return f"{count} {word}" if count == 1 else f"{count} {word}s"
 
 
-def counts(tally: Tally) -> str:
+def counts(tally: Tally, noun: str = "answer") -> str:
     """``"12 answers, 2 skips, 1 flagged, 1 undone"`` (zero skips/flags/undos left out)."""
-    parts = [_plural(tally.answers, "answer")]
+    parts = [_plural(tally.answers, noun)]
     if tally.skips:
         parts.append(_plural(tally.skips, "skip"))
     if tally.flagged:
@@ -34,11 +34,11 @@ def counts(tally: Tally) -> str:
     return ", ".join(parts)
 
 
-def store_line(tally: Tally, annotator: str) -> str:
+def store_line(tally: Tally, annotator: str, noun: str = "answer") -> str:
     """What the store holds of the annotator, and what it still waits for."""
     parts = []
     if tally.in_store is not None:
-        parts.append(f"in this store: {_plural(tally.in_store, 'answer')} by {annotator}")
+        parts.append(f"in this store: {_plural(tally.in_store, noun)} by {annotator}")
     if tally.waiting is not None:
         parts.append(f"{tally.waiting} unanswered {'pair' if tally.waiting == 1 else 'pairs'}"
                      " waiting")
@@ -62,18 +62,22 @@ def flash_of(answer: str, flagged: bool = False, note: str = "") -> str:
     return f"Stored: {said}{extra}"
 
 
-def summary_lines(tally: Tally, seconds: float, annotator: str = "") -> list[str]:
-    """The end of a session in a few lines: counts, time, pace, self-consistency, store."""
+def summary_lines(tally: Tally, seconds: float, annotator: str = "",
+                  noun: str = "answer") -> list[str]:
+    """The end of a session in a few lines: counts, time, pace, self-consistency, store.
+
+    ``noun`` names what was given ("answer", or "demonstration" in demo mode).
+    """
     minutes = seconds / 60
     rate = tally.answers / minutes if minutes > 0 else 0.0
-    lines = [f"{counts(tally)} in {minutes:.1f} min ({rate:.1f} answers/min); "
+    lines = [f"{counts(tally, noun)} in {minutes:.1f} min ({rate:.1f} {noun}s/min); "
              f"{tally.answers} of {tally.planned} planned"]
     if tally.self_consistency is not None:
         lines.append(f"self-consistency {tally.self_consistency:.0%} over "
                      f"{_plural(tally.repeats, 'repeated pair')}")
     elif tally.repeats == 0 and tally.in_store is not None and tally.planned:
         lines.append("self-consistency: no repeated pair answered yet")
-    where = store_line(tally, annotator or "you")
+    where = store_line(tally, annotator or "you", noun)
     if where:
         lines.append(where)
     return lines

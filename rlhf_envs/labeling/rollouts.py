@@ -16,7 +16,7 @@ from stable_baselines3.common.vec_env import DummyVecEnv
 from feedback.errors import FeedbackError
 from feedback.segments import Segment
 from feedback.ui.sessions import MakeRenderer
-from rlhf_envs.registration import make_clip_renderer
+from rlhf_envs.registration import clip_guide, make_clip_renderer
 from rlhf_envs.sb3.checkpoint import load_policy
 from rlhf_envs.sb3.learned_reward_vec_env import LearnedRewardVecEnv
 from rlhf_envs.sb3.segment_recorder import SegmentRecorder
@@ -26,8 +26,13 @@ PROGRESS_EVERY = 25  # steps between progress reports
 
 
 def clip_renderer(env_id: str) -> MakeRenderer:
-    """A session's ``make_renderer``: square clips of ``env_id`` of a given size."""
-    return lambda size: make_clip_renderer(env_id, size, size)
+    """A session's ``make_renderer``: clips of ``env_id`` of a given width.
+
+    Their height follows the env's :class:`~feedback.ui.pairs.ClipGuide` aspect (a road's
+    clips are wide, a robot's square).
+    """
+    aspect = clip_guide(env_id).aspect
+    return lambda size: make_clip_renderer(env_id, size, max(32, round(size / aspect)))
 
 
 def rollout_segments(
