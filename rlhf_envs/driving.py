@@ -43,13 +43,13 @@ _CARS = ("Your car is the green one (the view follows it); blue cars are other t
 _STEP = "One frame is one second of driving (a step of the policy)."
 _CRASHED = "episode over: crashed"
 # What a person judging a clip is told. Roads are wide: highway and merge clips are drawn
-# twice as wide as high, so lanes and cars are large; one step is one second, so clips
+# 2.5 times as wide as high, so lanes and cars are large; one step is one second, so clips
 # play at two frames a second.
 CLIP_GUIDES = {
     "Highway-v0": ClipGuide("Drive fast, change lanes safely, never crash.", [_CARS, _STEP],
-                            fps=2, ended=_CRASHED, aspect=2.0),
+                            fps=2, ended=_CRASHED, aspect=2.5),
     "Merge-v0": ClipGuide("Keep up speed and let the merging cars in; never crash.",
-                          [_CARS, _STEP], fps=2, ended=_CRASHED, aspect=2.0),
+                          [_CARS, _STEP], fps=2, ended=_CRASHED, aspect=2.5),
     "Roundabout-v0": ClipGuide("Go through the roundabout without stopping; never crash.",
                                [_CARS, _STEP], fps=2, ended=_CRASHED),
     "Intersection-v0": ClipGuide("Cross the intersection to your exit without waiting "

@@ -166,3 +166,22 @@ def test_a_seed_used_before_does_not_stall_a_session(tmp_path):
     second.close()
     assert len(store.ratings()) == 5 and len(set(store.segment_ids())) == 8
     store.close()
+
+
+def test_an_episode_that_ends_shows_its_end_and_stores_its_last_segment_padded(tmp_path):
+    store = FeedbackStore(tmp_path / "demo.db")
+    session = DemoSession(store, "rlhf_envs/SlateRec-v0", "ana", planned=100,
+                          segment_length=30)
+    scene = session.start()
+    while not scene.banner:                                # the user leaves at some point
+        for key in ("1", "2", "3"):
+            scene = session.act(key)
+    assert scene.banner == "episode over: the user left" and scene.hold == 0.0  # turn by turn
+    demos = store.get_segments([d.segment_id for d in store.demonstrations()])
+    *full, last = demos
+    assert all(s.end is None and len(s) == 30 for s in full)
+    assert len(last) == 30 and last.end is not None and last.end <= 30  # padded
+    assert session.tally().answers == len(demos) == session.progress()[0]
+    assert session.act("1").banner == "" and session._episode == 1  # any key: a new episode
+    session.close()
+    store.close()
