@@ -394,10 +394,11 @@ def test_the_end_screen_sums_up_the_session_until_a_key():
     viewer = Viewer(source, annotator="ada", window_size=(900, 600), end_seconds=30)
     press(pygame.K_LEFT)
     press(pygame.K_s)
-    threading.Timer(1.0, lambda: press(pygame.K_SPACE)).start()  # the key that closes it
+    press(pygame.K_SPACE)                                  # at once: too soon to close it
+    threading.Timer(1.6, lambda: press(pygame.K_SPACE)).start()  # the key that closes it
     start = time.monotonic()
     viewer.run(max_seconds=20)
-    assert 0.9 < time.monotonic() - start < 10             # shown, then closed by the key
+    assert 1.5 < time.monotonic() - start < 10             # shown, then closed by the key
     lines = viewer.summary()
     assert lines[0].startswith("1 answer, 1 skip in ") and "1 of 2 planned" in lines[0]
     assert lines[1] == "self-consistency 50% over 2 repeated pairs"

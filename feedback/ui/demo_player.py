@@ -31,7 +31,7 @@ import pygame  # noqa: E402
 from feedback.ui.layout import MARGIN, default_window_size, font_scale, wrap  # noqa: E402
 from feedback.ui.pairs import ClipGuide, Tally, tally_of  # noqa: E402
 from feedback.ui.viewer import END_SCREEN_SECONDS, LOOP_HZ  # noqa: E402
-from feedback.ui.viewer_draw import BG, DIM, ENDED, FG  # noqa: E402
+from feedback.ui.viewer_draw import BG, DIM, END_GRACE_SECONDS, ENDED, FG  # noqa: E402
 from feedback.ui.viewer_text import summary_lines  # noqa: E402
 
 QUIT_KEYS = ("q", "escape")
@@ -165,7 +165,7 @@ class DemoPlayer:
             elif event.type == pygame.KEYDOWN:
                 names.append(pygame.key.name(event.key))
             elif event.type == pygame.VIDEORESIZE:
-                self._resize((event.w, event.h))
+                self._resize(pygame.display.get_window_size())
         return names
 
     def _resize(self, size: tuple[int, int]) -> None:
@@ -235,10 +235,13 @@ class DemoPlayer:
 
     def _end_screen(self, seconds: float) -> None:
         """The session's summary, until a key or ``seconds`` pass."""
-        deadline, clock = time.monotonic() + seconds, pygame.time.Clock()
+        shown, clock = time.monotonic(), pygame.time.Clock()
+        deadline = shown + seconds
         pygame.event.clear()
         while time.monotonic() < deadline:
-            if any(e.type in (pygame.KEYDOWN, pygame.QUIT) for e in pygame.event.get()):
+            events = [e.type for e in pygame.event.get()]
+            late = time.monotonic() - shown > END_GRACE_SECONDS  # not a key of the last step
+            if pygame.QUIT in events or (late and pygame.KEYDOWN in events):
                 return
             self._canvas.fill(BG)
             width, height = self._size

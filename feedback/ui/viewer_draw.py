@@ -14,13 +14,14 @@ import numpy as np
 os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 import pygame  # noqa: E402
 
-from feedback.ui.layout import MARGIN  # noqa: E402
+from feedback.ui.layout import MARGIN, wrap  # noqa: E402
 from feedback.ui.pairs import status_of  # noqa: E402
 from feedback.ui.viewer_text import BUTTONS, status_line  # noqa: E402
 
 BG, FG, DIM, BOX = (28, 28, 32), (235, 235, 235), (160, 160, 170), (90, 90, 100)
 OK, WARN, ENDED = (70, 170, 90), (200, 70, 60), (230, 170, 60)
 TEXT_CACHE = 512  # rendered lines kept
+END_GRACE_SECONDS = 1.0  # keys this soon after the end screen shows do not close it
 
 
 class ViewerCanvas:
@@ -101,7 +102,9 @@ class ViewerCanvas:
         for text in lay.help_lines:
             y = self._text(text, 20, DIM, midtop=(width // 2, y)).bottom
         status = status_line(self.annotator, self._tally, self.seconds, self.speed, self.fps)
-        self._text(status, 20, FG, midtop=(width // 2, y))
+        small = self._font(round(20 * lay.scale))
+        for text in wrap(status, small, width - 2 * MARGIN, separator="   ")[:2]:
+            y = self._text(text, 20, FG, midtop=(width // 2, y)).bottom
         self._draw_overlays()
         if self._window is not None:
             self._window.blit(canvas, (0, 0))
@@ -145,12 +148,16 @@ class ViewerCanvas:
 
     def _end_screen(self, seconds: float) -> None:
         """The session's summary, until a key or ``seconds`` pass."""
-        deadline = time.monotonic() + seconds
+        shown = time.monotonic()
+        deadline = shown + seconds
         clock = pygame.time.Clock()
         pygame.event.clear()
         while time.monotonic() < deadline:
             for event in pygame.event.get():
-                if event.type in (pygame.KEYDOWN, pygame.QUIT, pygame.MOUSEBUTTONDOWN):
+                if event.type == pygame.QUIT:
+                    return
+                late = time.monotonic() - shown > END_GRACE_SECONDS  # not the last answer's
+                if late and event.type in (pygame.KEYDOWN, pygame.MOUSEBUTTONDOWN):
                     return
                 if event.type == pygame.VIDEORESIZE:
                     self._resize((event.w, event.h))

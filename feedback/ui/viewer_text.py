@@ -75,8 +75,6 @@ def summary_lines(tally: Tally, seconds: float, annotator: str = "",
     if tally.self_consistency is not None:
         lines.append(f"self-consistency {tally.self_consistency:.0%} over "
                      f"{_plural(tally.repeats, 'repeated pair')}")
-    elif tally.repeats == 0 and tally.in_store is not None and tally.planned:
-        lines.append("self-consistency: no repeated pair answered yet")
     where = store_line(tally, annotator or "you", noun)
     if where:
         lines.append(where)
