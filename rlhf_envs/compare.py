@@ -45,7 +45,6 @@ from rlhf_envs.registration import NAMESPACE, clip_guide, env_name, segment_leng
 
 FRESH_ROLLOUT_SEGMENTS = 16  # segments per fresh rollout
 FIRST_ROLLOUT_SEGMENTS = 4  # ... but the first is short: the first pair shows sooner
-RENDER_SIZE = 384  # clip width the renderers draw at (near the size shown at 1080p / 2)
 
 MODES = ("compare", "rate", "demo")
 
@@ -194,7 +193,7 @@ def open_session(args: argparse.Namespace) -> PreparedSession | DemoSession:
                 return rollout_segments(env_id, length * count, length, args.seed + offset,
                                         policy=policy, progress=progress)
         options = dict(make_renderer=clip_renderer(env_id), make_segments=make, seed=args.seed,
-                       clip_size=RENDER_SIZE)
+                       clip_size=clip_guide(env_id).pixels)
         if args.mode == "rate":
             return RateSession(store, env_id, args.annotator, args.pairs, **options)
         return CompareSession(store, env_id, args.annotator, args.pairs,

@@ -211,7 +211,7 @@ class DemoPlayer:
             self._text(self.scene.banner, 30, ENDED, center=band.center)
         x = max(text_x, box.right + MARGIN) if not self.frame_size else box.right + MARGIN
         y = top
-        for text in self.scene.lines:
+        for text in [*self.scene.lines, "", *self.guide.legend]:
             for part in wrap(text, self._font(22), width - x - MARGIN):
                 y = self._text(part, 22, FG, topleft=(x, y)).bottom
         y = max(y, box.bottom) + 10

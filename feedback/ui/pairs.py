@@ -78,6 +78,8 @@ class ClipGuide:
     :param aspect: width / height of the frames to draw (a road is wide, a robot square)
     :param smooth: enlarge frames smoothly (pictures of scenes) rather than
         nearest-neighbour (symbolic pictures, whose edges and stripes should stay crisp)
+    :param pixels: the width clips are drawn at (smaller where drawing costs: MuJoCo on a
+        CPU takes 12 ms a frame at 256 pixels, 21 ms at 384)
     """
 
     task: str = ""
@@ -86,6 +88,7 @@ class ClipGuide:
     ended: str = "episode over"
     aspect: float = 1.0
     smooth: bool = False
+    pixels: int = 384
 
 
 class PairSource(Protocol):
