@@ -94,6 +94,7 @@ def test_from_run_answers_only_the_runs_queries(tmp_path):
     (["--mode", "dance"], "unknown mode 'dance'"),
     (["--annotator", "eve\x07"], "control characters"),
     (["--pairs", "0"], "--pairs must be at least 1"),
+    (["--fps", "0"], "--fps must be more than 0 and at most 240, got 0"),
     (["--env", "Teleport-v0"], "unknown env 'Teleport-v0'"),
 ])
 def test_bad_input_is_one_line(extra, message, tmp_path, capsys):
@@ -211,3 +212,22 @@ def test_clips_of_a_trained_policy(tmp_path, capsys):
                  "--policy", str(tmp_path / "missing")]) == 2
     err = capsys.readouterr().err.strip()
     assert "--policy" in err and "no such file" in err and "\n" not in err
+
+
+def test_one_segment_length_per_env_for_training_and_labeling(tmp_path):
+    from agents.hyperparams import settings_for
+    from rlhf_envs.compare import open_session, parser
+    from rlhf_envs.registration import ENVS, segment_length
+
+    for name in ENVS:  # the training loop reads the env table's row
+        assert settings_for(name, "ppo").loop.segment_length == segment_length(name)
+    assert [segment_length(n) for n in ("Reacher-v0", "Highway-v0", "SlateRec-v0",
+                                        "HalfCheetah-v0")] == [25, 15, 20, 50]
+    args = parser().parse_args(["--env", "SlateRec-v0", "--store", str(tmp_path / "s.db"),
+                                "--mode", "demo"])
+    session = open_session(args)  # a new store: the env's own length
+    try:
+        assert session.segment_length == 20
+    finally:
+        session.close()
+        session.store.close()

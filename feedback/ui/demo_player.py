@@ -31,7 +31,7 @@ import pygame  # noqa: E402
 from feedback.ui.layout import MARGIN, default_window_size, font_scale, wrap  # noqa: E402
 from feedback.ui.pairs import ClipGuide, Tally, tally_of  # noqa: E402
 from feedback.ui.viewer import END_SCREEN_SECONDS, LOOP_HZ  # noqa: E402
-from feedback.ui.viewer_draw import BG, DIM, END_GRACE_SECONDS, ENDED, FG  # noqa: E402
+from feedback.ui.viewer_draw import BG, DIM, ENDED, FG, end_screen  # noqa: E402
 from feedback.ui.viewer_text import summary_lines  # noqa: E402
 
 QUIT_KEYS = ("q", "escape")
@@ -137,7 +137,7 @@ class DemoPlayer:
             ended = ended or self.scene is None
             if ended and self.end_seconds > 0:
                 left = None if max_seconds is None else max_seconds - (time.monotonic() - start)
-                self._end_screen(self.end_seconds if left is None else min(left,
+                end_screen(self, self.end_seconds if left is None else min(left,
                                                                            self.end_seconds))
         finally:
             self._seconds += time.monotonic() - start
@@ -165,7 +165,7 @@ class DemoPlayer:
             elif event.type == pygame.KEYDOWN:
                 names.append(pygame.key.name(event.key))
             elif event.type == pygame.VIDEORESIZE:
-                self._resize(pygame.display.get_window_size())
+                self._resize((event.w, event.h))
         return names
 
     def _resize(self, size: tuple[int, int]) -> None:
@@ -232,26 +232,3 @@ class DemoPlayer:
             keys_by_use.setdefault(use.rstrip("0123456789 "), []).append(key)
         controls = "   ".join(f"{'/'.join(keys)}: {use}" for use, keys in keys_by_use.items())
         return wrap(f"{controls}   q / esc: quit", self._font(22), width, separator="   ")
-
-    def _end_screen(self, seconds: float) -> None:
-        """The session's summary, until a key or ``seconds`` pass."""
-        shown, clock = time.monotonic(), pygame.time.Clock()
-        deadline = shown + seconds
-        pygame.event.clear()
-        while time.monotonic() < deadline:
-            events = [e.type for e in pygame.event.get()]
-            late = time.monotonic() - shown > END_GRACE_SECONDS  # not a key of the last step
-            if pygame.QUIT in events or (late and pygame.KEYDOWN in events):
-                return
-            self._canvas.fill(BG)
-            width, height = self._size
-            y = self._text("Session over", 30, FG, midtop=(width // 2, height // 3)).bottom + 12
-            for text in self.summary():
-                y = self._text(text, 24, FG, midtop=(width // 2, y)).bottom + 4
-            left = max(0, round(deadline - time.monotonic()))
-            self._text(f"Any key closes the window (it closes by itself in {left} s)", 20, DIM,
-                       midtop=(width // 2, y + 16))
-            if self._window is not None:
-                self._window.blit(self._canvas, (0, 0))
-                pygame.display.flip()
-            clock.tick(20)

@@ -139,7 +139,7 @@ class PreparedSession:
                 frames = [renderer.frames(s) for s in segments]
                 if len(frames) == 2 and frames[0].shape[2:] == frames[1].shape[2:]:
                     frames = same_height(frames)  # two text pages of different lengths
-                ends = tuple(getattr(s, "end", None) for s in segments)  # feedback.segments'
+                ends = tuple(s.end for s in segments)  # where an episode's end was held
                 self._report("")
                 self._hand_over(Pair(key, frames[0], frames[1] if len(frames) > 1 else None,
                                      ends=ends))

@@ -14,7 +14,6 @@ again on the same store resumes with what is still unanswered.
 - :class:`RateSession` (``--mode rate``): single clips rated 1-5.
 """
 
-
 from __future__ import annotations
 
 import time

@@ -261,8 +261,6 @@ class Viewer(ViewerCanvas):
                 self._pending.pop(0)
                 size = ((event.w, event.h) if event.type == pygame.VIDEORESIZE
                         else (event.x, event.y))
-                if self._window is not None:  # the window's own size is the last word
-                    size = pygame.display.get_window_size()
                 self._resize(size)
                 continue
             if self.note_entry is not None:

@@ -148,30 +148,37 @@ class ViewerCanvas:
 
     def _end_screen(self, seconds: float) -> None:
         """The session's summary, until a key or ``seconds`` pass."""
-        shown = time.monotonic()
-        deadline = shown + seconds
-        clock = pygame.time.Clock()
-        pygame.event.clear()
-        while time.monotonic() < deadline:
-            for event in pygame.event.get():
-                if event.type == pygame.QUIT:
-                    return
-                late = time.monotonic() - shown > END_GRACE_SECONDS  # not the last answer's
-                if late and event.type in (pygame.KEYDOWN, pygame.MOUSEBUTTONDOWN):
-                    return
-                if event.type == pygame.VIDEORESIZE:
-                    self._resize((event.w, event.h))
-            self._canvas.fill(BG)
-            width, height = self.layout.size
-            lines = self.summary()
-            y = height // 3
-            y = self._text("Session over", 30, FG, midtop=(width // 2, y)).bottom + 12
-            for text in lines:
-                y = self._text(text, 24, FG, midtop=(width // 2, y)).bottom + 4
-            left = max(0, round(deadline - time.monotonic()))
-            self._text(f"Any key closes the window (it closes by itself in {left} s)", 20, DIM,
-                       midtop=(width // 2, y + 16))
-            if self._window is not None:
-                self._window.blit(self._canvas, (0, 0))
-                pygame.display.flip()
-            clock.tick(20)
+        end_screen(self, seconds)
+
+
+def end_screen(front, seconds: float) -> None:
+    """Show ``front.summary()`` until a key or click (after a second) or ``seconds`` pass.
+
+    ``front`` is a viewer or demo player: it draws with ``_text`` on ``_canvas``, shows it
+    in ``_window`` and lays out again with ``_resize``. Keys in the first
+    ``END_GRACE_SECONDS`` belong to the session's last moment and do not close it.
+    """
+    shown = time.monotonic()
+    deadline, clock = shown + seconds, pygame.time.Clock()
+    pygame.event.clear()
+    while time.monotonic() < deadline:
+        for event in pygame.event.get():
+            if event.type == pygame.QUIT:
+                return
+            late = time.monotonic() - shown > END_GRACE_SECONDS
+            if late and event.type in (pygame.KEYDOWN, pygame.MOUSEBUTTONDOWN):
+                return
+            if event.type == pygame.VIDEORESIZE:
+                front._resize((event.w, event.h))
+        front._canvas.fill(BG)
+        width, height = front._canvas.get_size()
+        y = front._text("Session over", 30, FG, midtop=(width // 2, height // 3)).bottom + 12
+        for text in front.summary():
+            y = front._text(text, 24, FG, midtop=(width // 2, y)).bottom + 4
+        left = max(0, round(deadline - time.monotonic()))
+        front._text(f"Any key closes the window (it closes by itself in {left} s)", 20, DIM,
+                    midtop=(width // 2, y + 16))
+        if front._window is not None:
+            front._window.blit(front._canvas, (0, 0))
+            pygame.display.flip()
+        clock.tick(20)
