@@ -102,7 +102,8 @@ class Viewer(ViewerCanvas):
         self._fonts: dict[int, pygame.font.Font] = {}
         self._texts: dict[tuple, pygame.Surface] = {}
         self._window_size = window_size
-        self._frame_shape, self._rate, self._page = (1, 1), False, False
+        self._frame_shape = (max(1, round(100 * self.guide.aspect)), 100)  # until a pair
+        self._rate, self._page = False, False
         self._window: pygame.Surface | None = None
         self._pending: list[pygame.event.Event] = []
         self._cache: list[list[pygame.Surface | None]] = [[], []]
