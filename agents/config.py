@@ -131,6 +131,10 @@ class RunConfig:
                                             "policy.zip, feedback.db, ...", check=Path)
     true_reward: bool = option(False, "train the same agent on the hidden task reward "
                                       "(the baseline)")
+    reward_term: str | None = option(
+        None, "with --true-reward: train on this one named term of the task reward instead "
+        "(e.g. SlateRec's clicks, the hand-written proxy a learned reward should beat); "
+        "scores stay on the whole true reward")
     baseline: Path | None = option(None, "a --true-reward run directory; its return gives "
                                          "the normalised score", type=Path,
                                    check=lambda value: None if value is None else Path(value))
@@ -207,6 +211,9 @@ def check_config(config: RunConfig) -> Settings:
     if learned and config.teacher != STORE_TEACHER and config.labels == 0:
         raise FeedbackError("--labels 0 leaves nothing to learn a reward from "
                             "(give a budget, or train on --true-reward)")
+    if config.reward_term is not None and not config.true_reward:
+        raise FeedbackError("--reward-term trains on a term of the true reward: give "
+                            "--true-reward too")
     if config.baseline is not None and not (Path(config.baseline) / "metrics.json").is_file():
         raise FeedbackError(f"--baseline {config.baseline}: no metrics.json there "
                             "(a finished --true-reward run)")

@@ -42,10 +42,13 @@ PER_ENV: dict[str, dict[str, dict]] = {
     },
     "HalfCheetah-v0": {"ppo": {"n_steps": 512, "batch_size": 64}},
     "Highway-v0": {
-        "loop": {"n_envs": 2, "iterations": 4},
+        # 20 evaluation episodes: a crash rate from 5 moves in steps of 20 points.
+        "loop": {"n_envs": 2, "iterations": 4, "eval_episodes": 20},
         "ppo": {"n_steps": 128, "batch_size": 64, "gamma": 0.8},
     },
-    "SlateRec-v0": {"ppo": {"gamma": 0.95}},
+    # gamma 0.99: a session's watch time hangs on its budget many steps later (chosen on
+    # seed 100 at 100k steps, 20 sessions: 272 minutes against 262 with 0.95).
+    "SlateRec-v0": {"ppo": {"gamma": 0.99}},
 }
 
 

@@ -46,6 +46,7 @@ from agents.run_dir import checkpoint_dir, prepare_out, save_checkpoint, write_o
 from feedback.errors import FeedbackError
 from feedback.reward_model import FitReport, RewardModel
 from feedback.segments import Segment, true_returns
+from rlhf_envs.policies import agent_policy
 from rlhf_envs.sb3.checkpoint import restore_agent
 from rlhf_envs.sb3.segment_recorder import SegmentRecorder
 
@@ -73,7 +74,7 @@ def run(config: RunConfig) -> dict:
     state = resume(config, out, envs, recorder, agent, feedback) if config.resume else LoopState()
     if not state.random_returns:
         state.random_returns = evaluate(config.env_id, settings.loop.eval_episodes,
-                                        config.seed + RANDOM_POLICY_EVAL_SEED)[0]
+                                        config.seed + RANDOM_POLICY_EVAL_SEED).returns
     if state.iteration == 0:
         feedback.first_segments(recorder, config.seed)
 
@@ -111,12 +112,13 @@ def build_envs(config: RunConfig, settings: Settings, out: Path, device: str):
     envs = make_reward_env(config.env_id, settings.loop.n_envs, config.seed,
                            true_reward=config.true_reward,
                            normalize_reward=settings.loop.normalize_reward,
-                           gamma=settings.gamma)
+                           gamma=settings.gamma, reward_term=config.reward_term)
     recorder = SegmentRecorder(envs, config.env_id, settings.loop.segment_length,
                                rng=np.random.default_rng(segment_id_stream(config)))
-    agent = ALGOS[config.algo]("MlpPolicy", recorder, seed=config.seed, device=device,
+    policy, policy_kwargs = agent_policy(recorder, config.algo)
+    agent = ALGOS[config.algo](policy, recorder, seed=config.seed, device=device,
                                verbose=0, tensorboard_log=str(out / "tensorboard"),
-                               **settings.agent)
+                               policy_kwargs=policy_kwargs or None, **settings.agent)
     return envs, recorder, agent
 
 
@@ -192,14 +194,14 @@ def finish(config: RunConfig, settings: Settings, out: Path, state: LoopState, e
            recorder: SegmentRecorder, agent: BaseAlgorithm, feedback: Feedback,
            clock: float) -> dict:
     """Evaluate on the true reward, save the agent and model, write the outputs."""
-    returns, render_states = evaluate(config.env_id, settings.loop.eval_episodes,
-                                      config.seed + FINAL_EVAL_SEED, agent, keep_states=True)
+    evaluation = evaluate(config.env_id, settings.loop.eval_episodes,
+                          config.seed + FINAL_EVAL_SEED, agent, keep_states=True)
     agent.save(out / "policy.zip")
     if feedback.model is not None and feedback.model.label_count:
         feedback.model.save(out / "reward_model")
     state.wall_seconds += time.monotonic() - clock
-    metrics = write_outputs(config, out, state, feedback.model, feedback.counts(), returns,
-                            render_states, agent, envs.normalizer)
+    metrics = write_outputs(config, out, state, feedback.model, feedback.counts(), evaluation,
+                            agent, envs.normalizer)
     feedback.close()
     recorder.close()
     return metrics

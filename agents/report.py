@@ -34,6 +34,8 @@ _METRIC_ROWS = (  # (metrics key, label in the table)
     ("ratings_used", "ratings used"), ("demonstrations_used", "demonstrations used"),
     ("true_return_mean", "true return of the agent (mean)"),
     ("true_return_std", "true return of the agent (std)"),
+    ("episode_length_mean", "evaluation episode length (mean steps)"),
+    ("terminated_share", "evaluation episodes that ended by failure or their own end"),
     ("random_return_mean", "true return of a random policy"),
     ("baseline_true_return_mean", "true return of the true-reward agent"),
     ("learned_return_mean", "learned-reward return of the agent"),

@@ -44,6 +44,11 @@ def label_targets(budget: int, iterations: int, first_share: float) -> list[int]
     return [first, *[first + int(round(x)) for x in later]]
 
 
+def reward_view(venv) -> dict | None:
+    """What the env says its reward model should read (``reward_view``), None for all."""
+    return venv.get_attr("reward_view", indices=[0])[0] if venv.has_attr("reward_view") else None
+
+
 class RewardLearning:
     """The feedback side of one run: store, teacher, reward model, candidate segments.
 
@@ -64,7 +69,8 @@ class RewardLearning:
                                          min_new_answers=config.min_new_answers,
                                          timeout=config.answer_timeout)
         self.model = RewardModel(recorder.observation_space, recorder.action_space,
-                                 env_id=config.env_id, device=device, seed=config.seed)
+                                 env_id=config.env_id, device=device, seed=config.seed,
+                                 view=reward_view(recorder))
         self.buffer = SegmentBuffer(settings.loop.buffer_capacity)
         self.env_id, self.device, self.budget = config.env_id, device, config.labels
         self.strategy, self.loop = config.query_strategy, settings.loop

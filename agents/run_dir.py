@@ -16,6 +16,7 @@ import numpy as np
 from stable_baselines3.common.base_class import BaseAlgorithm
 
 from agents.config import LoopState, RunConfig
+from agents.envs import Evaluation
 from agents.report import normalized_score, write_report, write_video
 from feedback.errors import FeedbackError
 from feedback.files import find_complete, siblings, swap_in, write_json
@@ -69,13 +70,14 @@ def save_checkpoint(out: Path, agent: BaseAlgorithm, model: RewardModel | None, 
 
 
 def write_outputs(config: RunConfig, out: Path, state: LoopState, model: RewardModel | None,
-                  counts: dict[str, int], returns: list[float], render_states: np.ndarray | None,
-                  agent: BaseAlgorithm, normalizer: ReturnNormalizer | None) -> dict:
+                  counts: dict[str, int], evaluation: Evaluation, agent: BaseAlgorithm,
+                  normalizer: ReturnNormalizer | None) -> dict:
     """Write the run's final outputs into ``out``; return the metrics.
 
     The outputs: metrics.json, history.json, the reward's normalisation (if normalised),
     report.md with its plots, and rollout.mp4 (if render states were kept).
     """
+    returns, render_states = evaluation.returns, evaluation.render_states
     baseline = None
     if config.baseline is not None:  # checked to exist before the run started
         baseline = json.loads((Path(config.baseline) / "metrics.json").read_text())
@@ -84,13 +86,15 @@ def write_outputs(config: RunConfig, out: Path, state: LoopState, model: RewardM
     metrics = {
         "env_id": config.env_id,
         "algo": config.algo,
-        "teacher": "true_reward" if config.true_reward else config.teacher,
+        "teacher": (f"term:{config.reward_term}" if config.reward_term else "true_reward")
+        if config.true_reward else config.teacher,
         **counts,
         "timesteps": int(agent.num_timesteps),
         "seed": config.seed,
         "true_return_mean": float(np.mean(returns)),
         "true_return_std": float(np.std(returns)),
         "eval_episodes": len(returns),
+        **evaluation.summary(),
         "random_return_mean": float(np.mean(state.random_returns)),
         "learned_return_mean": learned_mean,
         "reward_agreement_heldout": (model.metrics.get("heldout_agreement")

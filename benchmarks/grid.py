@@ -36,6 +36,7 @@ from feedback.files import write_json
 
 ROOT = Path(__file__).parent.parent
 TRUE_REWARD = "true_reward"  # the teacher name of a baseline cell
+TERM = "term:"  # "term:clicks": the same agent trained on one reward term (a proxy)
 QUICK = dict(name="quick", envs=["Reacher-v0"], algos=["ppo"], teachers=["oracle"],
              labels=[20], seeds=1, timesteps=2048, iterations=2, n_envs=2)
 ERROR_LINES = 3  # lines of a failed cell's stderr kept in its error
@@ -57,7 +58,9 @@ class Cell:
     @property
     def name(self) -> str:
         """A file-name-safe, unique name, e.g. ``Reacher-v0_ppo_oracle-200_seed0``."""
-        feedback = TRUE_REWARD if self.teacher == TRUE_REWARD else f"{self.teacher}-{self.labels}"
+        feedback = (TRUE_REWARD if self.teacher == TRUE_REWARD
+                    else self.teacher.replace(":", "-") if self.teacher.startswith(TERM)
+                    else f"{self.teacher}-{self.labels}")
         return f"{self.env}_{self.algo}_{feedback}_seed{self.seed}"
 
     def baseline(self) -> Cell:
@@ -72,6 +75,8 @@ class Cell:
                 "--threads", "1", "--no-progress", "--out", str(out)]
         if self.teacher == TRUE_REWARD:
             argv.append("--true-reward")
+        elif self.teacher.startswith(TERM):
+            argv += ["--true-reward", "--reward-term", self.teacher.removeprefix(TERM)]
         else:
             argv += ["--teacher", self.teacher, "--labels", str(self.labels)]
         for flag, value in (("--iterations", self.iterations), ("--n-envs", self.n_envs)):
@@ -85,10 +90,15 @@ class Cell:
 def grid_cells(envs: list[str], algos: list[str], teachers: list[str], labels: list[int],
                seeds: int, timesteps: int, iterations: int | None = None,
                n_envs: int | None = None) -> list[Cell]:
-    """Every cell of a grid, baselines first (their results score the others)."""
-    learned = [Cell(env, algo, teacher, budget, seed, timesteps, iterations, n_envs)
-               for env in envs for algo in algos for teacher in teachers
-               for budget in labels for seed in range(seeds)]
+    """Every cell of a grid, baselines first (their results score the others).
+
+    A ``term:NAME`` teacher is one cell per env, algorithm and seed (it asks no labels).
+    """
+    learned = list(dict.fromkeys(
+        Cell(env, algo, teacher, 0 if teacher.startswith(TERM) else budget, seed, timesteps,
+             iterations, n_envs)
+        for env in envs for algo in algos for teacher in teachers
+        for budget in labels for seed in range(seeds)))
     baselines = list(dict.fromkeys(cell.baseline() for cell in learned))
     return baselines + learned
 
@@ -232,7 +242,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--name", default="grid", help="the grid's name: its results folder")
     p.add_argument("--envs", nargs="+", default=["Reacher-v0"], help="env names")
     p.add_argument("--algos", nargs="+", default=["ppo"], help="ppo and/or sac")
-    p.add_argument("--teachers", nargs="+", default=["oracle"], help="synthetic teachers")
+    p.add_argument("--teachers", nargs="+", default=["oracle"],
+                   help="synthetic teachers, or term:NAME for the agent trained on one reward "
+                        "term (e.g. term:clicks, SlateRec's hand-written proxy)")
     p.add_argument("--labels", nargs="+", type=int, default=[200], help="label budgets")
     p.add_argument("--seeds", type=int, default=5, help="seeds 0..N-1 (default 5)")
     p.add_argument("--timesteps", type=int, default=98_304, help="agent steps per run")

@@ -9,7 +9,14 @@ side in :mod:`.sb3`, and the labeling app (:mod:`.compare`, :mod:`.labeling`).
 """
 
 from rlhf_envs.clips import ClipRenderer
-from rlhf_envs.registration import ENVS, NAMESPACE, make_clip_renderer, register_envs
+from rlhf_envs.registration import (
+    ENVS,
+    EPISODE_ENDS,
+    NAMESPACE,
+    episode_end,
+    make_clip_renderer,
+    register_envs,
+)
 from rlhf_envs.sb3.learned_reward_vec_env import LearnedRewardVecEnv
 from rlhf_envs.sb3.true_reward_vec_env import TrueRewardVecEnv
 from rlhf_envs.wrappers import LearnedReward, NoRewardModelWarning, RewardFunction
@@ -20,11 +27,13 @@ ENV_IDS = [f"{NAMESPACE}/{name}" for name in ENVS]
 
 __all__ = [
     "ENV_IDS",
+    "EPISODE_ENDS",
     "ClipRenderer",
     "LearnedReward",
     "LearnedRewardVecEnv",
     "NoRewardModelWarning",
     "RewardFunction",
     "TrueRewardVecEnv",
+    "episode_end",
     "make_clip_renderer",
 ]

@@ -55,6 +55,30 @@ ENVS = {
     "SlateRec-v0": EnvEntry("recommendation", None, 20),
 }
 
+# our name -> what ends an episode before its time limit (None: only the time limit).
+# A terminated episode's last clip is padded with its absorbing state, so people and
+# teachers see the end, and the learned reward is anchored so that the state after it is
+# worth 0 (feedback.segments, feedback.reward_model.model): staying alive, or not
+# crashing, is then worth what the labels say, not an accident of the reward's level.
+EPISODE_ENDS = {
+    "HalfCheetah-v0": None,
+    "Hopper-v0": "the hopper falls (unhealthy height or angle)",
+    "Walker2d-v0": "the walker falls (unhealthy height or angle)",
+    "Ant-v0": "the ant is unhealthy (torso too low or too high)",
+    "Reacher-v0": None,
+    "Swimmer-v0": None,
+    "Highway-v0": "the car crashes",
+    "Merge-v0": "the car crashes",
+    "Roundabout-v0": "the car crashes",
+    "Intersection-v0": "the car crashes or arrives",
+    "SlateRec-v0": "the user's time budget runs out (the session's natural end)",
+}
+
+
+def episode_end(env_id: str) -> str | None:
+    """What ends an episode of ``env_id`` before its time limit, None if nothing does."""
+    return EPISODE_ENDS[env_name(env_id)]
+
 
 def env_name(env_id: str, domain: str | None = None) -> str:
     """Our short name of ``env_id`` (with or without the namespace); the one name check.

@@ -17,6 +17,17 @@ def test_a_grid_has_one_baseline_per_env_algo_and_seed_first():
     assert all(c.baseline() in baselines for c in cells)
 
 
+def test_a_reward_term_cell_is_one_per_seed_and_trains_on_that_term(tmp_path):
+    cells = grid_cells(["SlateRec-v0"], ["ppo"], ["oracle", "term:clicks"], [100, 350], 2,
+                       4096)
+    terms = [c for c in cells if c.teacher == "term:clicks"]
+    assert [c.name for c in terms] == ["SlateRec-v0_ppo_term-clicks_seed0",
+                                       "SlateRec-v0_ppo_term-clicks_seed1"]
+    argv = terms[0].command(tmp_path)
+    assert argv[argv.index("--true-reward") + 1 :][:2] == ["--reward-term", "clicks"]
+    assert "--labels" not in argv and terms[0].baseline().teacher == TRUE_REWARD
+
+
 def test_a_cell_resumes_from_its_checkpoint(tmp_path):
     cell = Cell("Reacher-v0", "ppo", "oracle", 200, 3, 4096, iterations=2, n_envs=2)
     argv = cell.command(tmp_path)

@@ -56,7 +56,7 @@ def test_info_carries_true_reward_terms_and_fixed_length_render_state():
     size = render_state_size(4, 6)
     obs, info = env.reset(seed=0)
     assert env.observation_space.contains(obs)
-    assert env.observation_space.shape == (6 + 10 * (6 + 3) + 1,)
+    assert env.observation_space.shape == (6 + (10 + 4) * (6 + 3) + 4 + 2,)
     assert info["true_reward"] == 0.0
     assert info["reward_terms"] == {"watch_time": 0.0, "clicks": 0.0, "clickbait": 0.0}
     assert info["render_state"].shape == (size,) and info["render_state"].dtype == np.float64
@@ -182,3 +182,68 @@ def test_renderer_rejects_a_state_that_does_not_fit_its_header():
     with pytest.raises(FeedbackError) as err:
         renderer.draw(state[:-1])
     assert "header" in one_line(err)
+
+
+def slate_segments(episodes: int, seed: int, length: int = 20):
+    """Random-policy segments of SlateRec sessions (the response to each slate in s')."""
+    env = make_recommendation_env()
+    segments = []
+    for episode in range(episodes):
+        obs, acts, rewards, _ = rollout(env, 10_000, seed * 1000 + episode)
+        segments += cut_segments(obs, acts, rewards, length=length, env_id=ENV_ID,
+                                 episode=episode)
+    return env, segments
+
+
+def test_a_reward_model_on_oracle_labels_ranks_sessions_by_watch_time():
+    """Reading the response to each slate, 300 oracle labels teach what a session is worth.
+
+    Before, the reward model saw only the scores and candidates: 0.55 agreement; reading
+    all of s' (the next candidates too) it overfits: 0.4 correlation on fresh sessions.
+    """
+    from feedback.reward_model import RewardModel
+    from feedback.teachers import make_teacher
+
+    env, segments = slate_segments(50, seed=0)
+    rng = np.random.default_rng(0)
+    pairs = np.array([rng.choice(len(segments), 2, replace=False) for _ in range(300)])
+    answers = make_teacher("oracle", seed=0).answer_segments(
+        [segments[i] for i in pairs[:, 0]], [segments[j] for j in pairs[:, 1]])
+    model = RewardModel(env.observation_space, env.action_space, view=env.unwrapped.reward_view,
+                        seed=0)
+    report = model.fit(segments, pairs, answers, epochs=50)
+    _, fresh = slate_segments(20, seed=1)
+    true = np.array([s.true_return for s in fresh])
+    learned = model.segment_returns(fresh)
+    assert report.heldout_agreement > 0.8
+    assert np.corrcoef(learned, true)[0, 1] > 0.8
+
+
+def test_the_slate_policy_scores_each_candidate_alike_and_loads_again(tmp_path):
+    from stable_baselines3 import PPO
+
+    from rlhf_envs.policies import agent_policy
+    from rlhf_envs.recommendation.policy import SlatePolicy
+    from rlhf_envs.sb3.checkpoint import load_policy, save_agent
+
+    env = gym.make(ENV_ID, warn_without_model=False)
+    policy, kwargs = agent_policy(env, "ppo")
+    assert policy is SlatePolicy and agent_policy(env, "sac") == ("MlpPolicy", {})
+    assert agent_policy(gym.make("rlhf_envs/Reacher-v0", warn_without_model=False),
+                        "ppo") == ("MlpPolicy", {})
+    agent = PPO(policy, env, policy_kwargs=kwargs, n_steps=64, batch_size=32, seed=0,
+                device="cpu")
+    agent.learn(64)
+    base = env.unwrapped
+    obs, _ = env.reset(seed=0)
+    t, c, d = base.T, base.C, base.doc_size
+    swapped = obs.copy()
+    docs = swapped[t : t + c * d].reshape(c, d)
+    docs[[0, 1]] = docs[[1, 0]]  # two candidates change places ...
+    first, _ = agent.predict(obs, deterministic=True)
+    second, _ = agent.predict(swapped, deterministic=True)
+    np.testing.assert_allclose(second[[1, 0]], first[[0, 1]], rtol=1e-5)  # ... their scores too
+    np.testing.assert_allclose(second[2:], first[2:], rtol=1e-5)
+    save_agent(agent, tmp_path / "agent")
+    loaded = load_policy(tmp_path / "agent", env)
+    np.testing.assert_allclose(loaded.predict(obs, deterministic=True)[0], first, rtol=1e-5)

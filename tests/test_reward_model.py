@@ -189,3 +189,29 @@ def test_models_survive_copy_and_pickle(fitted, cheetah_test):
     expected = model.predict(segment.obs, segment.acts)
     for clone in (copy.deepcopy(model), pickle.loads(pickle.dumps(model))):
         np.testing.assert_allclose(clone.predict(segment.obs, segment.acts), expected)
+
+
+def test_a_view_reads_only_its_columns_in_both_paths_and_is_saved(tmp_path):
+    obs_space, act_space = spaces.Box(-1, 1, (5,), np.float32), spaces.Box(-1, 1, (2,))
+    model = RewardModel(obs_space, act_space, view={"next_obs": [1, 3]}, seed=0)
+    assert model.use_next_obs and model.feature_spec.dim == 2
+    rng = np.random.default_rng(0)
+    obs, acts, next_obs = rng.uniform(-1, 1, (3, 8, 5)).astype(np.float32)[[0, 1, 2]]
+    before = model.predict(obs, acts[:, :2], next_obs)
+    changed = next_obs.copy()
+    changed[:, [0, 2, 4]] = 0.5  # columns it does not read
+    np.testing.assert_array_equal(model.predict(rng.normal(size=(8, 5)), acts[:, :2] * 0,
+                                                changed), before)
+    features = torch.from_numpy(model.feature_spec.encode(obs, acts[:, :2], next_obs))
+    with torch.no_grad():
+        slow = model._members(features.expand(model.ensemble_size, -1, -1)).mean(0).numpy()
+    np.testing.assert_allclose(before, slow, rtol=1e-4, atol=1e-5)
+    loaded = RewardModel.load(model.save(tmp_path / "model"))
+    assert loaded.feature_spec.view == {"next_obs": [1, 3]}
+    np.testing.assert_allclose(loaded.predict(obs, acts[:, :2], next_obs), before, rtol=1e-6)
+    with pytest.raises(FeedbackError) as err:
+        RewardModel(obs_space, act_space, view={"next_obs": [7]})
+    assert "columns to read must be 0..4" in one_line(err)
+    with pytest.raises(FeedbackError) as err:
+        RewardModel(obs_space, act_space, view={"state": None})
+    assert "view names some of obs, acts, next_obs" in one_line(err)

@@ -168,3 +168,14 @@ def test_a_crash_in_mid_swap_resumes_from_the_complete_checkpoint(tmp_path):
     assert checkpoint_dir(tmp_path) == old  # renamed away, the new one not complete
     (half / "state.json").write_text("{}")
     assert checkpoint_dir(tmp_path) == half  # complete, but not yet renamed into place
+
+
+def test_reward_term_needs_true_reward_and_a_known_term(capsys, tmp_path):
+    code, err = train(["--env", "Reacher-v0", "--reward-term", "clicks", "--out",
+                       str(tmp_path / "run")], capsys)
+    assert code == 2 and "--reward-term trains on a term of the true reward" in err
+    code, err = train(["--env", "Reacher-v0", "--true-reward", "--reward-term", "clicks",
+                       "--timesteps", "16384", "--no-progress", "--out", str(tmp_path / "r")],
+                      capsys)
+    assert code == 2 and "no reward term 'clicks' in this env; its terms: " in err
+    assert "\n" not in err

@@ -57,12 +57,19 @@ def space_from_json(desc: dict) -> spaces.Space:
     raise ModelCardError(f"model card names an unknown space type {kind!r}")
 
 
-class _Part:
-    """One input of the network: an observation, an action or a next observation."""
+INPUTS = ("obs", "acts", "next_obs")
 
-    def __init__(self, space: spaces.Space) -> None:
+
+class _Part:
+    """One input of the network: an observation, an action or a next observation.
+
+    ``columns`` (Box spaces only) reads just those of the flattened values.
+    """
+
+    def __init__(self, space: spaces.Space, columns: list[int] | None = None) -> None:
         space_to_json(space)  # rejects unsupported spaces with a clear message
         self.space = space
+        self.columns = None
         self.discrete = isinstance(space, (spaces.Discrete, spaces.MultiDiscrete))
         if isinstance(space, spaces.Discrete):
             self.offsets = np.array([-int(space.start)])
@@ -77,15 +84,24 @@ class _Part:
         self.width = 1 if isinstance(space, spaces.Discrete) else (
             len(self.offsets) if self.discrete else self.size
         )
+        if columns is not None:
+            if not isinstance(space, spaces.Box):
+                raise FeedbackError(f"a reward model reads chosen columns of Box spaces only, "
+                                    f"not of {space}")
+            self.columns = np.asarray(columns, dtype=np.intp)
+            if not len(self.columns) or self.columns.min() < 0 or self.columns.max() >= self.size:
+                raise FeedbackError(f"columns to read must be 0..{self.size - 1}, "
+                                    f"got {list(columns)[:5]}...")
+            self.size = len(self.columns)
 
     def rows(self, values: np.ndarray, n: int) -> np.ndarray:
-        """``values`` as ``(n, width)``, or a clear error if they do not fit the space."""
+        """``values`` as ``(n, size)`` (its columns chosen), or a clear error if they do not fit."""
         values = np.asarray(values).reshape(n, -1)
         if values.shape[1] != self.width:
             raise FeedbackError(
                 f"input of {values.shape[1]} values per step does not fit space {self.space}"
             )
-        return values
+        return values if self.columns is None else values[:, self.columns]
 
     def encode(self, values: np.ndarray, n: int) -> np.ndarray:
         values = self.rows(values, n)
@@ -97,20 +113,35 @@ class _Part:
 
 
 class FeatureSpec:
-    """Inputs of a reward model: observation, action and optionally next observation."""
+    """Inputs of a reward model: observation, action and optionally next observation.
+
+    ``view`` says which of ``obs``, ``acts``, ``next_obs`` the model reads, and which
+    columns of each (None: all): what a person judging the clip would go by, e.g. only
+    the response to a slate in SlateRec's next observation. Without it the model reads
+    the observation and action (and the next observation with ``use_next_obs``).
+    """
 
     def __init__(
         self,
         observation_space: spaces.Space,
         action_space: spaces.Space,
         use_next_obs: bool = False,
+        view: dict[str, list[int] | None] | None = None,
     ) -> None:
         self.observation_space = observation_space
         self.action_space = action_space
-        self.use_next_obs = use_next_obs
-        self.parts = [_Part(observation_space), _Part(action_space)]
-        if use_next_obs:
-            self.parts.append(_Part(observation_space))
+        if view is None:
+            view = {"obs": None, "acts": None} | ({"next_obs": None} if use_next_obs else {})
+        unknown = set(view) - set(INPUTS)
+        if unknown or not view:
+            raise FeedbackError(f"a reward model's view names some of {', '.join(INPUTS)}, "
+                                f"got {sorted(view)}")
+        self.view = {k: None if view[k] is None else [int(c) for c in view[k]]
+                     for k in INPUTS if k in view}
+        self.use_next_obs = "next_obs" in self.view
+        space_of = {"obs": observation_space, "acts": action_space,
+                    "next_obs": observation_space}
+        self.parts = [_Part(space_of[k], columns) for k, columns in self.view.items()]
         bounds = np.cumsum([0] + [p.size for p in self.parts])
         self.slices = [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:])]
         self.dim = int(bounds[-1])
@@ -120,11 +151,10 @@ class FeatureSpec:
 
     def inputs(self, obs, acts, next_obs) -> list[np.ndarray]:
         """The arrays that feed the parts, in order."""
-        if self.use_next_obs:
-            if next_obs is None:
-                raise FeedbackError("this reward model needs next observations")
-            return [obs, acts, next_obs]
-        return [obs, acts]
+        if self.use_next_obs and next_obs is None:
+            raise FeedbackError("this reward model needs next observations")
+        given = {"obs": obs, "acts": acts, "next_obs": next_obs}
+        return [given[k] for k in self.view]
 
     def encode(self, obs: np.ndarray, acts: np.ndarray, next_obs: np.ndarray | None = None):
         """Features of a batch of transitions, float32 ``(n, dim)``.

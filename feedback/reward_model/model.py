@@ -70,6 +70,9 @@ class RewardModel:
     :param ensemble_size: how many members
     :param hidden_sizes: the sizes of each member's ReLU hidden layers
     :param use_next_obs: add the next observation to the inputs
+    :param view: which inputs (``obs``, ``acts``, ``next_obs``) and columns the model
+        reads, None for all (see :class:`~feedback.reward_model.features.FeatureSpec`);
+        given, it replaces ``use_next_obs``
     :param learning_rate: AdamW's learning rate
     :param weight_decay: AdamW's weight decay
     :param device: where fitting runs (``predict`` always runs on a CPU numpy copy)
@@ -85,13 +88,14 @@ class RewardModel:
         ensemble_size: int = 3,
         hidden_sizes: Sequence[int] = (64, 64),
         use_next_obs: bool = False,
+        view: dict[str, list[int] | None] | None = None,
         learning_rate: float = 1e-3,
         weight_decay: float = 1e-4,
         device: str = "cpu",
         seed: int | None = 0,
     ) -> None:
         self.env_id = env_id
-        self.feature_spec = FeatureSpec(observation_space, action_space, use_next_obs)
+        self.feature_spec = FeatureSpec(observation_space, action_space, use_next_obs, view)
         self.ensemble_size = check_count("ensemble size", ensemble_size, 1)
         self.hidden_sizes = [check_count("hidden size", h, 1) for h in hidden_sizes]
         if not self.hidden_sizes:
@@ -370,6 +374,7 @@ class RewardModel:
             "observation_space": space_to_json(self.observation_space),
             "action_space": space_to_json(self.action_space),
             "use_next_obs": self.feature_spec.use_next_obs,
+            "view": self.feature_spec.view,
             "ensemble_size": self.ensemble_size,
             "hidden_sizes": self.hidden_sizes,
             "label_count": self.label_count,
@@ -412,6 +417,7 @@ class RewardModel:
             ensemble_size=card["ensemble_size"],
             hidden_sizes=card["hidden_sizes"],
             use_next_obs=card["use_next_obs"],
+            view=card.get("view"),  # cards from before views: all of use_next_obs's inputs
             device=device,
         )
         try:

@@ -51,14 +51,24 @@ class SlateRecEnv(gym.Env):
     ``slate_size`` top-scored candidates, ordered by score (slot 0 = highest score, the
     one the user looks at first). A continuous action works for both PPO and SAC.
 
-    **Observation**: flat float32 ``Box`` of size ``T + C * (T + 3) + 1``:
+    **Observation**: flat float32 ``Box`` of size ``T + (C + K) * (T + 3) + K + 2``:
 
     - ``[0, T)``: the user's interest per topic, in [-1, 1] (RecSim also exposes it);
     - per candidate ``c``, at ``T + c * (T + 3)``: topic one-hot (``T``), then *appeal*
       (how clickable its title and thumbnail look, [0, 1]), *rating* (true quality plus
       fixed per-document noise of std ``rating_noise``, clipped to [-2, 2]), and
       *length* (duration / ``max_length``, [0, 1]);
+    - the response to the last slate, what a platform logs and a person judging the
+      session would see: the features of each of its ``K`` documents as above, the slot
+      clicked (one-hot over ``K``, all zeros for no click) and the watch time /
+      ``max_length`` (all zeros after a reset);
     - last: remaining budget as a fraction of the initial budget, [0, ``max_budget_factor``].
+
+    The reward model reads only that response block of ``s'`` (:attr:`reward_view`):
+    what a person judging the session sees, the slates and what the user did with them.
+    The chance in the watch time (which item the user picks) is then in its inputs, not
+    left to be guessed from the scores, and the next step's candidates (130 numbers that
+    say nothing about this step) are not there to overfit on.
 
     The true quality and the clickbait flag are hidden: appeal of clickbait and of normal
     documents overlaps, and the rating is noisy, so a learner has to work out which
@@ -135,11 +145,12 @@ class SlateRecEnv(gym.Env):
         self.interest_utility = 0.5  # how much topic interest adds to satisfaction
         self._log_attention = np.log(position_decay) * np.arange(self.K)
         self.doc_size = self.T + DOC_FEATURES
-        obs_size = self.T + self.C * self.doc_size + 1
+        self.response_size = self.K * self.doc_size + self.K + 1
+        obs_size = self.T + self.C * self.doc_size + self.response_size + 1
         low = np.zeros(obs_size, np.float32)
         high = np.ones(obs_size, np.float32)
         low[: self.T] = -1.0
-        ratings = self.T + self.T + 1 + self.doc_size * np.arange(self.C)
+        ratings = self.T + self.T + 1 + self.doc_size * np.arange(self.C + self.K)
         low[ratings], high[ratings] = -2.0, 2.0
         high[-1] = max_budget_factor
         self.observation_space = spaces.Box(low, high, dtype=np.float32)
@@ -147,6 +158,17 @@ class SlateRecEnv(gym.Env):
         self._render_state = np.zeros(render_state_size(self.K, self.T))
         self._render_state[:2] = self.K, self.T
         self._render_state[5] = self.max_length
+
+    @property
+    def slate_layout(self) -> dict[str, int]:
+        """Where candidates are in the observation, for policies that score each one."""
+        return {"num_topics": self.T, "num_candidates": self.C, "doc_size": self.doc_size}
+
+    @property
+    def reward_view(self) -> dict[str, list[int]]:
+        """What a reward model of this env reads: the response block of the next observation."""
+        start = self.T + self.C * self.doc_size
+        return {"next_obs": list(range(start, start + self.response_size))}
 
     # -- corpus and state -------------------------------------------------------------
     def _sample_corpus(self) -> None:
@@ -171,8 +193,18 @@ class SlateRecEnv(gym.Env):
         return np.concatenate([
             self.interests.astype(np.float32),
             self._features[self.candidates].ravel(),
+            self._response,
             np.array([self.budget / self.initial_budget], np.float32),
         ])
+
+    def _respond(self, slate: np.ndarray, chosen: int, watch_time: float) -> None:
+        """The observation's response block: the slate shown, the click, the watch time."""
+        k, size = self.K, self.K * self.doc_size
+        self._response[:size] = self._features[slate].ravel()
+        self._response[size:size + k] = 0.0
+        if chosen >= 0:
+            self._response[size + chosen] = 1.0
+        self._response[-1] = watch_time / self.max_length
 
     def _sample_candidates(self) -> None:
         self.candidates = self.np_random.choice(self.N, self.C, replace=False)
@@ -185,6 +217,7 @@ class SlateRecEnv(gym.Env):
         self.budget, self.steps = self.initial_budget, 0
         self.slate = np.zeros(0, np.int64)
         self.chosen = -1
+        self._response = np.zeros(self.response_size, np.float32)
         self._sample_candidates()
         state = self._render_state
         state[2:5] = -1.0, 1.0, 0.0
@@ -222,6 +255,7 @@ class SlateRecEnv(gym.Env):
         truncated = not terminated and self.steps >= self.max_steps
         self.budget = max(self.budget, 0.0)
         self.slate, self.chosen = slate, chosen
+        self._respond(slate, chosen, watch_time)
         self._sample_candidates()
 
         state, k = self._render_state, self.K

@@ -31,6 +31,7 @@ from stable_baselines3.common.policies import BasePolicy
 
 from feedback.errors import FeedbackError
 from feedback.files import check_format, find_complete, siblings, swap_in, write_json
+from rlhf_envs.policies import agent_policy
 
 FORMAT = "rlhf-envs-agent-checkpoint"
 FORMAT_VERSION = 1
@@ -236,11 +237,15 @@ def load_policy(directory: str | os.PathLike, env: gym.Env) -> BasePolicy:
     """The policy network of a PPO or SAC checkpoint, for acting in ``env`` (no training state).
 
     Used to roll out a trained agent, e.g. for labeling sessions; the policy must have the
-    default architecture of its algorithm in Stable-Baselines3, as the loop trains it.
+    architecture the loop trains in that env (:func:`~rlhf_envs.policies.agent_policy`).
     """
     found, state, where = _read(directory)
-    builders = {"PPO": lambda: PPO("MlpPolicy", env, device="cpu"),
-                "SAC": lambda: SAC("MlpPolicy", env, buffer_size=1, device="cpu")}
+
+    def build(algo: type[BaseAlgorithm], **kwargs) -> BaseAlgorithm:
+        policy, policy_kwargs = agent_policy(env, algo.__name__)
+        return algo(policy, env, device="cpu", policy_kwargs=policy_kwargs or None, **kwargs)
+
+    builders = {"PPO": lambda: build(PPO), "SAC": lambda: build(SAC, buffer_size=1)}
     if state.get("algorithm") not in builders:
         raise FeedbackError(f"{where} holds a {state.get('algorithm')} agent; "
                             "policies of PPO and SAC can be loaded")

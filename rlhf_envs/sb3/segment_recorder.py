@@ -6,8 +6,9 @@ one at an episode's end), the hidden true reward and its terms, and the render s
 Every ``segment_length`` steps of one episode become a :class:`~feedback.segments.Segment`
 (segments never cross episodes). An episode that terminates (not one cut off by a time
 limit) also gives its unfinished last segment, padded with the absorbing state
-(:func:`~feedback.segments.pad_to_length`), so failures are seen and compared. It also keeps the true and learned return of each
-finished episode, which the training loop monitors.
+(:func:`~feedback.segments.pad_to_length`), so failures are seen and compared. It also
+keeps the true and learned return of each finished episode, which the training loop
+monitors.
 """
 
 from __future__ import annotations

@@ -1,0 +1,152 @@
+"""What a learned-reward agent does where episodes end on failure, and why.
+
+For each finished training run directory (its ``policy.zip``'s twin in
+``checkpoint/agent``, its ``reward_model/`` and ``feedback.db``), on evaluation episodes
+of the true env:
+
+- episode length, whether it ended by failure, true return, learned return;
+- the learned reward per step, over the whole episode and over its last 10 steps;
+- the share of steps the model rates below the state after the end (reward < 0 once a
+  model is anchored; for an older, zero-mean model that is what the env pays after
+  termination too): steps at which, by the learned reward, ending would be better;
+- from the store: how many candidate clips showed an episode's end.
+
+With ``--random-clips ENV STEPS``, the random rollouts a run starts from instead: their
+episodes' lengths, and how many of their clips show an episode's end: the clips that
+were dropped before episode ends were padded (a clip never crossed an episode's end).
+
+    python -m benchmarks.episode_ends RUN [RUN ...] [--episodes 10] [--out FILE]
+    python -m benchmarks.episode_ends --random-clips Hopper-v0 17500
+
+The BENCHMARKS.md section "Episodes that end" was made with it, on a run of the code
+before episode ends were padded and one after (same env, seed and budget).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sqlite3
+from pathlib import Path
+
+import gymnasium as gym
+import numpy as np
+import torch
+from safetensors.numpy import load
+
+import rlhf_envs  # noqa: F401  (registers the ids)
+from benchmarks.common import RESULTS, machine
+from feedback.files import write_json
+from feedback.reward_model import RewardModel
+from feedback.store import FeedbackStore
+from rlhf_envs.sb3.checkpoint import load_policy
+
+LAST_STEPS = 10  # the steps before an episode's end that are averaged
+
+
+def analyse_run(run: Path, episodes: int, seed: int = 30_000) -> dict:
+    """The figures above for one run directory."""
+    metrics_file = run / "metrics.json"
+    env_id = json.loads(metrics_file.read_text())["env_id"]
+    env = gym.make(env_id, warn_without_model=False)
+    policy = load_policy(run / "checkpoint" / "agent", env)
+    model = RewardModel.load(run / "reward_model", env_id=env_id)
+    rows, steps_below = [], []
+    for k in range(episodes):
+        obs, _ = env.reset(seed=seed + k)
+        observations, actions, nexts, true_return, done = [], [], [], 0.0, False
+        while not done:
+            action, _ = policy.predict(obs, deterministic=True)
+            next_obs, _, terminated, truncated, info = env.step(action)
+            observations.append(obs)
+            actions.append(action)
+            nexts.append(next_obs)
+            true_return += info["true_reward"]
+            obs, done = next_obs, terminated or truncated
+        learned = model.predict(np.array(observations), np.array(actions),
+                                np.array(nexts) if model.use_next_obs else None)
+        level = model.absorbing_reward() if model.anchored else 0.0
+        steps_below.append(learned < level)
+        rows.append({"length": len(actions), "terminated": bool(terminated),
+                     "true_return": true_return, "learned_return": float(learned.sum()),
+                     "learned_reward_mean": float(learned.mean()),
+                     "learned_reward_last_steps": float(learned[-LAST_STEPS:].mean())})
+    env.close()
+    with FeedbackStore(run / "feedback.db") as store:
+        labels = store.label_count()
+    segments, ended = _segments_with_ends(run / "feedback.db")
+    below = np.concatenate(steps_below)
+
+    def mean(key: str) -> float:
+        return float(np.mean([r[key] for r in rows]))
+
+    return {"run": str(run), "env_id": env_id, "anchored": model.anchored,
+            "labels": labels, "stored_segments": segments, "segments_showing_an_end": ended,
+            "episodes": episodes, "length_mean": mean("length"),
+            "terminated_share": mean("terminated"), "true_return_mean": mean("true_return"),
+            "learned_return_mean": mean("learned_return"),
+            "learned_reward_mean": mean("learned_reward_mean"),
+            "learned_reward_last_steps_mean": mean("learned_reward_last_steps"),
+            "steps_worse_than_ending_share": float(below.mean()), "per_episode": rows}
+
+
+def _segments_with_ends(path: Path) -> tuple[int, int]:
+    """Segments in a run's store, and how many hold an episode's end (``end`` kept)."""
+    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
+        rows = db.execute("SELECT arrays FROM segments").fetchall()
+    return len(rows), sum("end" in load(bytes(r[0])) for r in rows)
+
+
+def random_clips(env_name: str, steps: int, seed: int = 0) -> dict:
+    """Episodes and clips of ``steps`` random steps of ``env_name``, as a run starts."""
+    from agents.hyperparams import settings_for
+    from rlhf_envs.labeling.rollouts import rollout_segments
+
+    length = settings_for(env_name, "ppo").loop.segment_length
+    env_id = f"rlhf_envs/{env_name}"
+    clips = rollout_segments(env_id, steps, length, seed)
+    ended = [c for c in clips if c.end is not None and c.end < length]
+    episodes = len({c.episode for c in clips})
+    return {"env_id": env_id, "random_steps": steps, "clip_steps": length,
+            "clips": len(clips), "clips_showing_an_end": len(ended),
+            "episodes_with_clips": episodes,
+            "lived_steps_in_ended_clips_mean": float(np.mean([c.end for c in ended]))
+            if ended else None}
+
+
+def main(argv: list[str] | None = None) -> dict:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("runs", nargs="*", type=Path, help="finished agents.train run directories")
+    p.add_argument("--episodes", type=int, default=10, help="evaluation episodes per run")
+    p.add_argument("--random-clips", nargs=2, metavar=("ENV", "STEPS"),
+                   help="count the clips of random rollouts instead")
+    p.add_argument("--out", type=Path, default=None,
+                   help="default: benchmarks/results/episode_ends[_random_ENV].json")
+    args = p.parse_args(argv)
+    torch.set_num_threads(1)
+    if args.random_clips:
+        name, steps = args.random_clips[0], int(args.random_clips[1])
+        found = random_clips(name, steps)
+        write_json(args.out or RESULTS / f"episode_ends_random_{name}.json",
+                   {**found, "machine": machine()}, indent=2)
+        print(found)
+        return found
+    if not args.runs:
+        p.error("give run directories, or --random-clips ENV STEPS")
+    args.out = args.out or RESULTS / "episode_ends.json"
+    found = [analyse_run(run, args.episodes) for run in args.runs]
+    write_json(args.out, {"runs": found, "machine": machine()}, indent=2)
+    print("| run | anchored | clips showing an end | length | ended | true return | "
+          "learned reward/step | last 10 steps | steps worse than ending |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for r in found:
+        print(f"| {Path(r['run']).name} | {r['anchored']} | {r['segments_showing_an_end']} of "
+              f"{r['stored_segments']} | {r['length_mean']:.0f} | {r['terminated_share']:.0%} | "
+              f"{r['true_return_mean']:.0f} | {r['learned_reward_mean']:+.2f} | "
+              f"{r['learned_reward_last_steps_mean']:+.2f} | "
+              f"{r['steps_worse_than_ending_share']:.0%} |")
+    return {"runs": found}
+
+
+if __name__ == "__main__":
+    main()
