@@ -230,9 +230,11 @@ class Viewer(ViewerCanvas):
         self._scroll = 0
         if ((width, height), rate, page) != (self._frame_shape, self._rate, self._page):
             self._frame_shape, self._rate, self._page = (width, height), rate, page
-        self._relayout()
-        if self._window is not None and self.clip_size is not None and not self._window_size:
-            self._window = pygame.display.set_mode(self.layout.size, pygame.RESIZABLE)
+            self._relayout()
+            if self._window is not None and self.clip_size is not None and not self._window_size:
+                self._window = pygame.display.set_mode(self.layout.size, pygame.RESIZABLE)
+        self._cache = [[None] * len(left), [None] * len(left)]
+        self._page_height = round(height * self.layout.clip_a.width / width) if page else 0
         self._pos, self._drawn, self._shown_at = 0.0, False, time.monotonic()
         self.frame, self.flagged, self.note, self.note_entry = 0, False, "", None
         self._tally = tally_of(self.source)
