@@ -3,6 +3,8 @@
 ``loop`` settings belong to the RLHF loop (how many iterations, segment length, ...);
 ``ppo`` and ``sac`` are passed to Stable-Baselines3 as they are. An env's row overrides
 the defaults key by key; CLI flags override both (``--n-envs``, ``--iterations``).
+An env's segment length is its row of :data:`rlhf_envs.registration.ENVS` (the labeling
+app reads it there too).
 """
 
 from __future__ import annotations
@@ -10,11 +12,12 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
+from rlhf_envs.registration import segment_length
+
 DEFAULTS: dict[str, dict] = {
     "loop": {
         "n_envs": 4,
         "iterations": 8,           # refits of the reward model over the run
-        "segment_length": 50,      # steps per segment
         "first_label_share": 0.25,  # of the label budget asked before the agent trains
         "buffer_capacity": 2_000,  # segments kept as query candidates
         "fit_epochs": 50,
@@ -33,20 +36,19 @@ DEFAULTS: dict[str, dict] = {
 
 PER_ENV: dict[str, dict[str, dict]] = {
     "Reacher-v0": {
-        "loop": {"segment_length": 25, "n_envs": 8, "eval_episodes": 50},
+        "loop": {"n_envs": 8, "eval_episodes": 50},
         "ppo": {"n_steps": 256, "batch_size": 256, "gamma": 0.9, "n_epochs": 20},
         "sac": {"learning_starts": 500},
     },
     "HalfCheetah-v0": {"ppo": {"n_steps": 512, "batch_size": 64}},
-    "Hopper-v0": {"loop": {"segment_length": 50}},
     "Highway-v0": {
         # 20 evaluation episodes: a crash rate from 5 moves in steps of 20 points.
-        "loop": {"segment_length": 15, "n_envs": 2, "iterations": 4, "eval_episodes": 20},
+        "loop": {"n_envs": 2, "iterations": 4, "eval_episodes": 20},
         "ppo": {"n_steps": 128, "batch_size": 64, "gamma": 0.8},
     },
     # gamma 0.99: a session's watch time hangs on its budget many steps later (chosen on
     # seed 100 at 100k steps, 20 sessions: 272 minutes against 262 with 0.95).
-    "SlateRec-v0": {"loop": {"segment_length": 20}, "ppo": {"gamma": 0.99}},
+    "SlateRec-v0": {"ppo": {"gamma": 0.99}},
 }
 
 
@@ -85,7 +87,8 @@ class Settings:
 def settings_for(env_name: str, algo: str) -> Settings:
     """The settings of an env name (without namespace) and algorithm (``ppo``, ``sac``)."""
     row = PER_ENV.get(env_name, {})
-    loop = {**DEFAULTS["loop"], **row.get("loop", {})}
+    loop = {**DEFAULTS["loop"], "segment_length": segment_length(env_name),
+            **row.get("loop", {})}
     if isinstance(loop["normalize_reward"], dict):
         loop["normalize_reward"] = loop["normalize_reward"][algo]
     return Settings(LoopSettings(**loop), {**DEFAULTS[algo], **row.get(algo, {})})

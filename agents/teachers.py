@@ -22,6 +22,7 @@ from feedback.teachers import SyntheticTeacher, make_teacher
 from feedback.ui.sessions import CompareSession
 from feedback.ui.viewer import Viewer
 from rlhf_envs.labeling import clip_renderer
+from rlhf_envs.registration import clip_guide
 
 UNLIMITED = 10**9  # a human session ends when the store has no query left to ask
 
@@ -70,7 +71,7 @@ class HumanTeacher:
     :param env_id: the env whose clips are shown
     :param annotator: the person's name, stored with each answer
     :param repeat_share: share of answers followed by an earlier pair, sides swapped
-    :param fps: playback frames per second
+    :param fps: playback frames per second (default: the env's pace a person can follow)
     :param run_id: in a store shared with other runs, this run's id: only its queries are
         shown, claimed as a team's session claims them
     """
@@ -78,7 +79,7 @@ class HumanTeacher:
     asks = True
 
     def __init__(self, env_id: str, annotator: str, *, repeat_share: float = 0.1,
-                 fps: int = 30, run_id: str | None = None) -> None:
+                 fps: float | None = None, run_id: str | None = None) -> None:
         self.env_id, self.name = env_id, check_annotator_name(annotator)
         self.repeat_share, self.fps, self.run_id = repeat_share, fps, run_id
 
@@ -88,7 +89,7 @@ class HumanTeacher:
                                  make_renderer=clip_renderer(self.env_id),
                                  repeat_share=self.repeat_share, run_id=self.run_id)
         try:
-            Viewer(session, annotator=self.name, fps=self.fps,
+            Viewer(session, annotator=self.name, fps=self.fps, guide=clip_guide(self.env_id),
                    title=f"rlhf-envs: {self.env_id} (training waits)").run()
         finally:
             session.close()

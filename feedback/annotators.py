@@ -19,11 +19,12 @@ from feedback.store import Label
 def annotator_quality(labels: Sequence[Label]) -> dict[str, dict]:
     """Per annotator: labels, repeats, self-consistency, shared pairs, agreement.
 
-    Skips are left out; a figure is None where nothing compares.
+    Skips and flagged answers (a pair marked broken) are left out: ``labels`` counts the
+    usable ones. A figure is None where nothing compares.
     """
     answers: dict[str, dict[tuple[str, str], list[str]]] = {}
     for lab in labels:
-        if lab.answer == SKIP:
+        if lab.answer == SKIP or lab.flagged:
             continue
         key, answer = _oriented(lab.left_id, lab.right_id, lab.answer)
         answers.setdefault(lab.annotator, {}).setdefault(key, []).append(answer)

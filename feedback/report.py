@@ -1,6 +1,7 @@
 """``python -m feedback.report STORE``: who gave the store's feedback, how fast, how well.
 
-Per annotator: answers (skips and ties counted as such), median seconds per answer,
+Per annotator: answers (skips, ties and pairs flagged as broken counted as such, with
+the notes written on flagged pairs), median seconds per answer,
 answers per hour of labeling, self-consistency on repeated pairs and agreement with
 others on shared pairs (:func:`feedback.annotators.annotator_quality`), plus the leases
 running now. Writes ``annotators.json``, ``annotators.md`` and ``annotators.png`` (answers
@@ -40,6 +41,8 @@ def annotator_report(labels: list[Label], leases: list[tuple[int, str, float]]) 
             "answers": len(mine),
             "skips": sum(lab.answer == SKIP for lab in mine),
             "ties": sum(lab.answer == EQUAL for lab in mine),
+            "flagged": sum(lab.flagged for lab in mine),
+            "notes": [lab.note for lab in mine if lab.note],
             "median_seconds": statistics.median(seconds) if seconds else None,
             "answers_per_hour": 3600 * len(mine) / busy if busy > 0 else None,
             "leases_running": sum(who == name and end > now for _, who, end in leases),
@@ -54,8 +57,9 @@ def _cell(value: object) -> str:
     return f"{value:.2f}" if isinstance(value, float) else str(value)
 
 
-COLUMNS = ("kind", "answers", "skips", "ties", "median_seconds", "answers_per_hour",
-           "self_consistency", "repeats", "agreement_with_others", "shared", "leases_running")
+COLUMNS = ("kind", "answers", "skips", "ties", "flagged", "median_seconds",
+           "answers_per_hour", "self_consistency", "repeats", "agreement_with_others", "shared",
+           "leases_running")
 
 
 def _markdown(where: str, report: dict) -> str:
@@ -63,6 +67,10 @@ def _markdown(where: str, report: dict) -> str:
              "|---" * (len(COLUMNS) + 1) + "|"]
     lines += [f"| {name} | " + " | ".join(_cell(row.get(c)) for c in COLUMNS) + " |"
               for name, row in report.items()]
+    notes = [(name, note) for name, row in report.items() for note in row.get("notes", [])]
+    if notes:
+        lines += ["", "## Notes on flagged pairs", ""]
+        lines += [f"- {name}: {note}" for name, note in notes]
     return "\n".join(lines) + "\n"
 
 

@@ -12,7 +12,9 @@
   of the demonstration's position, so the choice is reproducible.
 
 The reward model needs segments of one length in a fit; pairs whose segments have another
-length than ``segment_length`` are left out and counted in ``left_out``.
+length than ``segment_length`` are left out and counted in ``left_out``. Labels and
+ratings a person flagged as broken or unjudgeable are left out too, counted in
+``flagged``.
 """
 
 from __future__ import annotations
@@ -39,19 +41,20 @@ class TrainingPairs:
     weights: np.ndarray
     kinds: list[str]  # "compare", "rate" or "demo", per pair
     left_out: int = 0  # pairs of segments of another length
+    flagged: int = 0  # labels and ratings left out because a person flagged them
     counts: dict[str, int] = field(default_factory=dict)  # pairs per kind
 
 
 def latest_ratings(ratings: list[Rating]) -> dict[str, dict[str, int]]:
     """Per annotator, each segment's latest rating, in the order the latest ones were given.
 
-    A segment whose latest answer was a skip is left out.
+    A segment whose latest answer was a skip, or was flagged as broken, is left out.
     """
     latest: dict[str, dict[str, int]] = {}
     for r in ratings:  # in the order given (the store's: oldest first)
         mine = latest.setdefault(r.annotator, {})
         mine.pop(r.segment_id, None)
-        if r.rating is not None:
+        if r.rating is not None and not r.flagged:
             mine[r.segment_id] = r.rating  # re-inserted: ordered by latest rating
     return latest
 
@@ -106,7 +109,9 @@ def training_pairs(
     if env_id is not None:  # segments of other envs count as of no usable length
         envs = store.segment_env_ids()
         lengths = {s: n if envs[s] == env_id else -1 for s, n in lengths.items()}
-    labels = store.labels(run_id)
+    every_label, ratings = store.labels(run_id), store.ratings()
+    labels = [lab for lab in every_label if not lab.flagged]
+    flagged = len(every_label) - len(labels) + sum(r.flagged for r in ratings)
     if segment_length is None:  # the first labelled segment's, else the first stored one's
         first = labels[0].left_id if labels else next(iter(store.segment_sources()), None)
         segment_length = lengths.get(first)
@@ -114,7 +119,7 @@ def training_pairs(
     rows = [(lab.left_id, lab.right_id, lab.answer, float(w), lab.kind)
             for lab, w in zip(labels, weights_of_labels)]
     rows += [(a, b, answer, 1.0, "rate")
-             for a, b, answer in rating_pairs(store.ratings(), rating_neighbours)]
+             for a, b, answer in rating_pairs(ratings, rating_neighbours)]
     demos = store.demonstrations()
     if demos:
         demo_ids = {d.segment_id for d in demos}
@@ -137,5 +142,6 @@ def training_pairs(
         weights=np.array([row[3] for row in kept], dtype=np.float64),
         kinds=kinds,
         left_out=len(rows) - len(kept),
+        flagged=flagged,
         counts={kind: kinds.count(kind) for kind in dict.fromkeys(kinds)},
     )

@@ -27,11 +27,11 @@ from pathlib import Path
 from feedback.annotators import annotator_quality
 from feedback.cli import OneLineParser, run_cli
 from feedback.errors import FeedbackError
-from feedback.segments import DEFAULT_SEGMENT_LENGTH, Segment
+from feedback.segments import Segment
 from feedback.store import FeedbackStore, check_annotator_name
 from feedback.text import TEXT_PREFIX
 from feedback.ui.demo_player import DemoPlayer
-from feedback.ui.sessions import CompareSession, PreparedSession, RateSession
+from feedback.ui.sessions import CompareSession, PreparedSession, Progress, RateSession
 from feedback.ui.text_pages import TextRenderer
 from feedback.ui.viewer import Viewer
 from rlhf_envs.labeling import (
@@ -41,9 +41,10 @@ from rlhf_envs.labeling import (
     load_run_policy,
     rollout_segments,
 )
-from rlhf_envs.registration import NAMESPACE, env_name
+from rlhf_envs.registration import NAMESPACE, clip_guide, env_name, segment_length
 
 FRESH_ROLLOUT_SEGMENTS = 16  # segments per fresh rollout
+FIRST_ROLLOUT_SEGMENTS = 4  # ... but the first is short: the first pair shows sooner
 
 MODES = ("compare", "rate", "demo")
 
@@ -76,14 +77,18 @@ def parser() -> OneLineParser:
     p.add_argument("--annotator", default=os.environ.get("USER", "annotator"),
                    help="your name, as stored with each answer (default $USER)")
     p.add_argument("--pairs", type=int, default=20,
-                   help="answers to give, or demonstrations to record (default 20)")
+                   help="usable answers to give (skips and pairs flagged as broken do not "
+                        "count), or demonstrations to record (default 20)")
     p.add_argument("--policy", type=Path, default=None,
                    help="clips of this trained agent instead of a random policy: a run "
                         "directory or its checkpoint/agent directory")
     p.add_argument("--segment-length", type=int, default=None,
-                   help=f"steps per fresh segment or demonstration (default: the length "
-                        f"most of the store's segments have, else {DEFAULT_SEGMENT_LENGTH})")
-    p.add_argument("--fps", type=int, default=30, help="playback frames per second")
+                   help="steps per fresh segment or demonstration (default: the length "
+                        "most of the store's segments have, else the env's own: Reacher "
+                        "25, Highway 15, SlateRec 20, ... (rlhf_envs/registration.py))")
+    p.add_argument("--fps", type=float, default=None,
+                   help="playback frames per second (default: the env's pace a person can "
+                        "follow, e.g. HalfCheetah 20, Highway 2, SlateRec 1.5)")
     p.add_argument("--mode", default="compare",
                    help=f"kind of feedback: {', '.join(MODES)} (default compare)")
     p.add_argument("--repeat-share", type=float, default=0.1,
@@ -93,12 +98,15 @@ def parser() -> OneLineParser:
     return p
 
 
-def _segment_length(args, store: FeedbackStore) -> int:
-    """--segment-length, or the length most of the store's segments have (a run's), or 50."""
+def _segment_length(args, store: FeedbackStore, env_id: str) -> int:
+    """--segment-length, else the length most of the store's segments have, else the env's.
+
+    A run's store holds its segments; a new store takes the env's row of the env table.
+    """
     if args.segment_length is not None:
         return args.segment_length
     lengths = list(store.segment_lengths().values())
-    return max(set(lengths), key=lengths.count) if lengths else DEFAULT_SEGMENT_LENGTH
+    return max(set(lengths), key=lengths.count) if lengths else segment_length(env_id)
 
 
 def open_text_session(args: argparse.Namespace) -> PreparedSession:
@@ -133,10 +141,12 @@ def open_session(args: argparse.Namespace) -> PreparedSession | DemoSession:
     check_annotator_name(args.annotator)
     if not 0 <= args.repeat_share <= 1:
         raise FeedbackError(f"--repeat-share must be in [0, 1], got {args.repeat_share}")
-    for flag in ("pairs", "segment_length", "fps"):
+    for flag in ("pairs", "segment_length"):
         value = getattr(args, flag)
         if value is not None and value < 1:
             raise FeedbackError(f"--{flag.replace('_', '-')} must be at least 1")
+    if args.fps is not None and not 0 < args.fps <= 240:
+        raise FeedbackError(f"--fps must be more than 0 and at most 240, got {args.fps:g}")
     if args.text is not None:
         return open_text_session(args)
     if args.env is None:
@@ -169,16 +179,21 @@ def open_session(args: argparse.Namespace) -> PreparedSession | DemoSession:
         if others and args.run_id is None:  # a team's store holds several runs' clips
             raise FeedbackError(f"{store.address} holds clips of {', '.join(sorted(others))}, "
                                 f"not {env_id}")
-        length = _segment_length(args, store)
+        length = _segment_length(args, store, env_id)
         if args.mode == "demo":
             return DemoSession(store, env_id, args.annotator, args.pairs, segment_length=length,
                                seed=args.seed)
         make = None
         if args.from_run is None and args.run_id is None:  # a run's: only its queries
-            def make(offset: int) -> list[Segment]:
-                return rollout_segments(env_id, length * FRESH_ROLLOUT_SEGMENTS, length,
-                                        args.seed + offset, policy=policy)
-        options = dict(make_renderer=clip_renderer(env_id), make_segments=make, seed=args.seed)
+            rollouts = []
+
+            def make(offset: int, progress: Progress) -> list[Segment]:
+                count = FRESH_ROLLOUT_SEGMENTS if rollouts else FIRST_ROLLOUT_SEGMENTS
+                rollouts.append(count)
+                return rollout_segments(env_id, length * count, length, args.seed + offset,
+                                        policy=policy, progress=progress)
+        options = dict(make_renderer=clip_renderer(env_id), make_segments=make, seed=args.seed,
+                       clip_size=clip_guide(env_id).pixels)
         if args.mode == "rate":
             return RateSession(store, env_id, args.annotator, args.pairs, **options)
         return CompareSession(store, env_id, args.annotator, args.pairs,
@@ -190,18 +205,13 @@ def open_session(args: argparse.Namespace) -> PreparedSession | DemoSession:
         raise
 
 
-def _percent(share: float | None) -> str:
-    return "n/a" if share is None else f"{share:.0%}"
-
-
-def _quality_line(store: FeedbackStore, annotator: str) -> str | None:
-    mine = annotator_quality(store.labels()).get(annotator)
-    if not mine:
+def _agreement_line(store: FeedbackStore, annotator: str, run_id: str | None) -> str | None:
+    """Agreement with other people on shared pairs, where there are any."""
+    mine = annotator_quality(store.labels(run_id)).get(annotator, {})
+    if not mine.get("shared"):
         return None
-    return (f"{annotator}: {mine['labels']} labels, self-consistency "
-            f"{_percent(mine['self_consistency'])} over {mine['repeats']} repeats, "
-            f"agreement with others {_percent(mine['agreement_with_others'])} "
-            f"over {mine['shared']} shared pairs")
+    return (f"agreement with others {mine['agreement_with_others']:.0%} over "
+            f"{mine['shared']} shared pairs")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -211,26 +221,32 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def label(args: argparse.Namespace) -> None:
-    """Open the session the arguments ask for, run its window, and sum up what was stored."""
+    """Open the session the arguments ask for, run its window, and sum up what was stored.
+
+    The lines printed are the end screen's (the same counts as the window's status line
+    and the store's), plus agreement with other people where pairs were shared.
+    """
     session = open_session(args)
-    quality = None
+    agreement = None
     try:
+        guide = None if args.text is not None else clip_guide(session.env_id)
         if isinstance(session, DemoSession):
-            given = DemoPlayer(session, annotator=args.annotator).run()
-            what = "demonstrations"
+            front = DemoPlayer(session, annotator=args.annotator, guide=guide)
         else:
-            given = Viewer(session, annotator=args.annotator, fps=args.fps).run()
-            what = "answers"
-        done, planned = session.progress()
-        what = what if given != 1 else what[:-1]
-        print(f"{given} {what} stored in {session.store.address} ({done}/{planned} planned)")
+            name = session.env_id.removeprefix(f"{NAMESPACE}/")
+            front = Viewer(session, annotator=args.annotator, fps=args.fps, guide=guide,
+                           title=f"rlhf-envs: {args.mode} {name}")
+        front.run()
+        lines = front.summary()
         if args.mode == "compare":
-            quality = _quality_line(session.store, args.annotator)
+            agreement = _agreement_line(session.store, args.annotator, args.run_id)
+        address = session.store.address
     finally:
         session.close()
         session.store.close()
-    if quality:
-        print(quality)
+    print(f"Stored in {address}: {lines[0]}")
+    for line in lines[1:] + ([agreement] if agreement else []):
+        print(f"  {line}")
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ from highway_env.vehicle.behavior import IDMVehicle
 from highway_env.vehicle.graphics import VehicleGraphics
 
 from feedback.errors import FeedbackError
+from feedback.ui.pairs import ClipGuide
 from rlhf_envs.clips import ClipRenderer, task_info
 from rlhf_envs.registration import env_name
 
@@ -36,6 +37,25 @@ DRIVING_ENVS: dict[str, str] = {
 """Our name -> highway-env id. merge-v1, roundabout-v1 and intersection-v2 are the
 current discrete-action versions (highway-env 1.12's connected-lane neighbour search);
 intersection-v1 is the continuous-action variant, a different task."""
+
+_CARS = ("Your car is the green one (the view follows it); blue cars are other traffic, a "
+         "red car has crashed.")
+_STEP = "One frame is one second of driving (a step of the policy)."
+_CRASHED = "episode over: crashed"
+# What a person judging a clip is told. Roads are wide: highway and merge clips are drawn
+# 2.5 times as wide as high, so lanes and cars are large; one step is one second, so clips
+# play at two frames a second.
+CLIP_GUIDES = {
+    "Highway-v0": ClipGuide("Drive fast, change lanes safely, never crash.", [_CARS, _STEP],
+                            fps=2, ended=_CRASHED, aspect=2.5),
+    "Merge-v0": ClipGuide("Keep up speed and let the merging cars in; never crash.",
+                          [_CARS, _STEP], fps=2, ended=_CRASHED, aspect=2.5),
+    "Roundabout-v0": ClipGuide("Go through the roundabout without stopping; never crash.",
+                               [_CARS, _STEP], fps=2, ended=_CRASHED),
+    "Intersection-v0": ClipGuide("Cross the intersection to your exit without waiting "
+                                 "long; never crash.", [_CARS, _STEP], fps=2,
+                                 ended="episode over: crashed or arrived"),
+}
 
 
 class IntersectionIDMVehicle(IDMVehicle):

@@ -7,37 +7,52 @@ stays light (highway-env and pygame load only for driving).
 from __future__ import annotations
 
 import importlib
+from typing import NamedTuple
 
 import gymnasium as gym
 
 from feedback.errors import FeedbackError
+from feedback.segments import DEFAULT_SEGMENT_LENGTH
+from feedback.ui.pairs import ClipGuide
 from rlhf_envs.clips import ClipRenderer
 from rlhf_envs.wrappers.learned_reward import LearnedReward
 from rlhf_envs.wrappers.reward_function import RewardFunctionLike
 
 NAMESPACE = "rlhf_envs"
 
-# domain -> (module, env factory, clip renderer class)
+# domain -> (module, env factory, clip renderer class, what people are told of its clips)
 DOMAINS = {
-    "robotics": ("rlhf_envs.robotics", "make_robotics_env", "MujocoClipRenderer"),
-    "driving": ("rlhf_envs.driving", "make_driving_env", "DrivingClipRenderer"),
+    "robotics": ("rlhf_envs.robotics", "make_robotics_env", "MujocoClipRenderer",
+                 "CLIP_GUIDES"),
+    "driving": ("rlhf_envs.driving", "make_driving_env", "DrivingClipRenderer", "CLIP_GUIDES"),
     "recommendation": ("rlhf_envs.recommendation", "make_recommendation_env",
-                       "SlateRecClipRenderer"),
+                       "SlateRecClipRenderer", "CLIP_GUIDES"),
 }
 
-# our name -> (domain, max_episode_steps registered with gymnasium; None: the env ends itself)
+class EnvEntry(NamedTuple):
+    """One row of the env table."""
+
+    domain: str                     # a key of DOMAINS
+    max_episode_steps: int | None   # registered with gymnasium; None: the env ends itself
+    segment_length: int = DEFAULT_SEGMENT_LENGTH  # steps per segment (one clip), by default
+
+
+# The one env table. Segment lengths are what a clip of the env should hold by default:
+# the training loop (agents.hyperparams) and the labeling app both read them here. Random
+# driving episodes end after a few steps (Highway 10-30, Merge 4-16, Roundabout at most
+# 11, Intersection at most 13), so their clips are short.
 ENVS = {
-    "HalfCheetah-v0": ("robotics", 1000),
-    "Hopper-v0": ("robotics", 1000),
-    "Walker2d-v0": ("robotics", 1000),
-    "Ant-v0": ("robotics", 1000),
-    "Reacher-v0": ("robotics", 50),
-    "Swimmer-v0": ("robotics", 1000),
-    "Highway-v0": ("driving", None),
-    "Merge-v0": ("driving", None),
-    "Roundabout-v0": ("driving", None),
-    "Intersection-v0": ("driving", None),
-    "SlateRec-v0": ("recommendation", None),
+    "HalfCheetah-v0": EnvEntry("robotics", 1000),
+    "Hopper-v0": EnvEntry("robotics", 1000),
+    "Walker2d-v0": EnvEntry("robotics", 1000),
+    "Ant-v0": EnvEntry("robotics", 1000),
+    "Reacher-v0": EnvEntry("robotics", 50, 25),
+    "Swimmer-v0": EnvEntry("robotics", 1000),
+    "Highway-v0": EnvEntry("driving", None, 15),
+    "Merge-v0": EnvEntry("driving", None, 10),
+    "Roundabout-v0": EnvEntry("driving", None, 10),
+    "Intersection-v0": EnvEntry("driving", None, 10),
+    "SlateRec-v0": EnvEntry("recommendation", None, 20),
 }
 
 # our name -> what ends an episode before its time limit (None: only the time limit).
@@ -74,7 +89,7 @@ def env_name(env_id: str, domain: str | None = None) -> str:
     :raises FeedbackError: one line listing the ids to choose from
     """
     name = str(env_id).removeprefix(f"{NAMESPACE}/")
-    known = [n for n, (d, _) in ENVS.items() if domain in (None, d)]
+    known = [n for n, entry in ENVS.items() if domain in (None, entry.domain)]
     if name not in known:
         what = f"{domain} env" if domain else "env"
         raise FeedbackError(f"unknown {what} {env_id!r}; choose one of: "
@@ -83,8 +98,13 @@ def env_name(env_id: str, domain: str | None = None) -> str:
 
 
 def _domain_attr(name: str, index: int):
-    module, *attrs = DOMAINS[ENVS[name][0]]
+    module, *attrs = DOMAINS[ENVS[name].domain]
     return getattr(importlib.import_module(module), attrs[index - 1])
+
+
+def segment_length(env_id: str) -> int:
+    """Steps per segment of ``env_id`` by default: its row of :data:`ENVS`."""
+    return ENVS[env_name(env_id)].segment_length
 
 
 def make_env(
@@ -116,10 +136,16 @@ def make_clip_renderer(env_id: str, width: int = 128, height: int = 128) -> Clip
     return _domain_attr(name, 2)(f"{NAMESPACE}/{name}", width=width, height=height)
 
 
+def clip_guide(env_id: str) -> ClipGuide:
+    """What a person judging ``env_id``'s clips is told: task, legend, pace (its domain's)."""
+    name = env_name(env_id)
+    return _domain_attr(name, 3)[name]
+
+
 def register_envs() -> None:
     """Register every id with gymnasium (idempotent)."""
-    for name, (_, max_steps) in ENVS.items():
+    for name, entry in ENVS.items():
         env_id = f"{NAMESPACE}/{name}"
         if env_id not in gym.registry:
             gym.register(id=env_id, entry_point="rlhf_envs.registration:make_env",
-                         kwargs={"name": name}, max_episode_steps=max_steps)
+                         kwargs={"name": name}, max_episode_steps=entry.max_episode_steps)

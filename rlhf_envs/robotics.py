@@ -11,6 +11,9 @@ is about 10x slower on a CPU (see BENCHMARKS.md).
 from __future__ import annotations
 
 import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 if "MUJOCO_GL" not in os.environ and not os.environ.get("DISPLAY"):
     os.environ["MUJOCO_GL"] = "egl"  # headless: render offscreen (Mesa on CPU machines)
@@ -21,6 +24,7 @@ import numpy as np  # noqa: E402
 from gymnasium.envs.registration import load_env_creator  # noqa: E402
 
 from feedback.errors import FeedbackError  # noqa: E402
+from feedback.ui.pairs import ClipGuide  # noqa: E402
 from rlhf_envs.clips import ClipRenderer, task_info  # noqa: E402
 from rlhf_envs.registration import env_name  # noqa: E402
 
@@ -42,16 +46,73 @@ REWARD_TERMS = {
     "Swimmer-v0": ("forward", "ctrl"),
 }
 
+_FOLLOWED = "The camera follows the body; the floor's grid shows how far it has moved."
+_FELL = "episode over: it fell"
+MUJOCO_PIXELS = 256  # clip width: drawing two 50-frame clips takes ~1.2 s on a CPU
+# What a person judging a clip is told (no reward figures: a rater of the real robot
+# sees the robot). Playback is slowed where real time is too quick to follow (Hopper and
+# Walker2d step 125 times a second, Reacher 50).
+
+
+def _guide(task: str, fps: float, legend: str = _FOLLOWED,
+           ended: str = "episode over") -> ClipGuide:
+    """A MuJoCo env's guide: a picture of a scene, drawn small, enlarged smoothly."""
+    return ClipGuide(task, [legend], fps=fps, ended=ended, smooth=True, pixels=MUJOCO_PIXELS)
+
+
+CLIP_GUIDES = {
+    "HalfCheetah-v0": _guide("Run forward (to the right) as fast as possible, without "
+                             "wasting effort.", fps=20),
+    "Hopper-v0": _guide("Hop forward (to the right) as fast as possible without falling.",
+                        fps=40, ended=_FELL),
+    "Walker2d-v0": _guide("Walk forward (to the right) as fast as possible without falling.",
+                          fps=40, ended=_FELL),
+    "Ant-v0": _guide("Walk forward (along the x axis) as fast as possible and stay upright.",
+                     fps=20, ended=_FELL),
+    "Reacher-v0": _guide("Bring the arm's tip (the small green ball) onto the red target "
+                         "quickly and hold it there, with little effort.", fps=12,
+                         legend="Seen from above: the blue arm turns at its two joints inside "
+                                "the pink square; the small red ball is the target."),
+    "Swimmer-v0": _guide("Swim forward (to the right) as fast as possible.", fps=25),
+}
+
 
 def _gymnasium_id(env_id: str) -> str:
     return ROBOTICS_ENVS[env_name(env_id, "robotics")]
+
+
+# MuJoCo 3.3+ warns that gymnasium's half_cheetah.xml uses the compiler attribute
+# ``settotalmass``. The model is gymnasium's (its masses are what the task means), so the
+# one message is dropped while we compile it; any other MuJoCo warning is printed as
+# MuJoCo prints it.
+_KNOWN_WARNINGS = ("compiler attribute 'settotalmass' is deprecated",)
+
+
+@contextmanager
+def _quiet_known_warnings() -> Iterator[None]:
+    """While compiling a model: drop MuJoCo's warnings about gymnasium's own XML files."""
+    previous = mujoco.get_mju_user_warning()
+
+    def warn(message: str) -> None:
+        if not message.startswith(_KNOWN_WARNINGS):
+            if previous is not None:
+                previous(message)
+            else:
+                print(f"WARNING: {message}", file=sys.stderr)
+
+    mujoco.set_mju_user_warning(warn)
+    try:
+        yield
+    finally:
+        mujoco.set_mju_user_warning(previous)
 
 
 def base_env(name: str, render_mode: str | None = None, **kwargs) -> gym.Env:
     """The bare MuJoCo env (no gymnasium wrappers), built from its registered entry point."""
     spec = gym.spec(_gymnasium_id(name))
     creator = load_env_creator(spec.entry_point)
-    return creator(**{**spec.kwargs, **kwargs}, render_mode=render_mode)
+    with _quiet_known_warnings():
+        return creator(**{**spec.kwargs, **kwargs}, render_mode=render_mode)
 
 
 def max_episode_steps(name: str) -> int | None:

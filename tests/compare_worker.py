@@ -24,8 +24,8 @@ session = open_session(args)
 answer = session.answer
 
 
-def acknowledged(key, choice, seconds):
-    answer(key, choice, seconds)
+def acknowledged(key, choice, seconds, **flags):
+    answer(key, choice, seconds, **flags)
     print(session._keys[key] if args.mode == "rate" else key, flush=True)
 
 
@@ -46,4 +46,4 @@ def press_keys() -> None:
 
 
 threading.Thread(target=press_keys, daemon=True).start()
-Viewer(session, annotator=args.annotator, fps=60).run()
+Viewer(session, annotator=args.annotator, fps=60, end_seconds=0).run()

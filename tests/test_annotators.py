@@ -44,7 +44,7 @@ def test_sessions_bring_back_answered_pairs_with_sides_swapped(backend):
     store = FeedbackStore(backend.address("labels"))
     session = CompareSession(store, env, "ana", planned=6, repeat_share=1.0,
                              make_renderer=clip_renderer(env),
-                             make_segments=lambda seed: rollout_segments(env, 160, 10, seed))
+                             make_segments=lambda seed, _: rollout_segments(env, 160, 10, seed))
     shown = {}
     for _ in range(6):
         pair = "wait"

@@ -20,7 +20,8 @@ ROOT = Path(__file__).parent.parent
 
 
 def fresh_maker(length=10):
-    return lambda batch: rollout_segments(ENV, length * 16, length, seed=batch)
+    return lambda batch, progress: rollout_segments(ENV, length * 16, length, seed=batch,
+                                                    progress=progress)
 
 
 def take(session, timeout=30.0):
@@ -50,6 +51,8 @@ def test_session_stores_answers_undoes_and_resumes(tmp_path):
     session.answer(again.key, "equal", 0.5)
     assert take(session).key == third.key  # the pair the undo displaced comes back
     session.answer(third.key, "left", 0.7)
+    tally = session.tally()  # one undone: three answers stored, as in the store
+    assert (tally.answers, tally.skips, tally.undone, tally.in_store) == (3, 0, 1, 3)
     session.close()
     store.close()
 
@@ -62,8 +65,14 @@ def test_session_stores_answers_undoes_and_resumes(tmp_path):
                              make_segments=fresh_maker())
     nxt = take(session)
     assert nxt.key in pending  # an unanswered query from before comes first
-    session.answer(nxt.key, "skip", 1.0)
+    session.answer(nxt.key, "skip", 1.0)  # a skip is no usable answer: the session goes on
+    last = take(session)
+    session.answer(last.key, "right", 1.0, flagged=True, note="B is black")  # nor a flagged one
+    session.answer(take(session).key, "left", 1.0)
     assert session.next_pair(timeout=0.1) is None  # planned answers given
+    tally = session.tally()
+    assert (tally.answers, tally.skips, tally.flagged, tally.undone) == (1, 1, 1, 0)
+    assert tally.in_store == 4 and tally.stored == 3 == len(store.labels()) - 3
     session.close()
     store.close()
 
@@ -85,6 +94,7 @@ def test_from_run_answers_only_the_runs_queries(tmp_path):
     (["--mode", "dance"], "unknown mode 'dance'"),
     (["--annotator", "eve\x07"], "control characters"),
     (["--pairs", "0"], "--pairs must be at least 1"),
+    (["--fps", "0"], "--fps must be more than 0 and at most 240, got 0"),
     (["--env", "Teleport-v0"], "unknown env 'Teleport-v0'"),
 ])
 def test_bad_input_is_one_line(extra, message, tmp_path, capsys):
@@ -142,7 +152,7 @@ def test_viewer_screenshot_per_domain(env_id, kwargs, tmp_path):
 
     store = FeedbackStore(tmp_path / "labels.db")
     session = CompareSession(store, env_id, "ana", planned=1, make_renderer=clip_renderer(env_id),
-                             make_segments=lambda seed:
+                             make_segments=lambda seed, _:
                              rollout_segments(env_id, 60, 15, seed, env_kwargs=kwargs))
     viewer = Viewer(session, annotator="ana", clip_size=200)
     shots = [tmp_path / "first.png", tmp_path / f"{env_id.split('/')[1]}.png"]
@@ -202,3 +212,22 @@ def test_clips_of_a_trained_policy(tmp_path, capsys):
                  "--policy", str(tmp_path / "missing")]) == 2
     err = capsys.readouterr().err.strip()
     assert "--policy" in err and "no such file" in err and "\n" not in err
+
+
+def test_one_segment_length_per_env_for_training_and_labeling(tmp_path):
+    from agents.hyperparams import settings_for
+    from rlhf_envs.compare import open_session, parser
+    from rlhf_envs.registration import ENVS, segment_length
+
+    for name in ENVS:  # the training loop reads the env table's row
+        assert settings_for(name, "ppo").loop.segment_length == segment_length(name)
+    assert [segment_length(n) for n in ("Reacher-v0", "Highway-v0", "SlateRec-v0",
+                                        "HalfCheetah-v0")] == [25, 15, 20, 50]
+    args = parser().parse_args(["--env", "SlateRec-v0", "--store", str(tmp_path / "s.db"),
+                                "--mode", "demo"])
+    session = open_session(args)  # a new store: the env's own length
+    try:
+        assert session.segment_length == 20
+    finally:
+        session.close()
+        session.store.close()

@@ -64,7 +64,7 @@ def test_rate_session_stores_ratings_undoes_and_resumes_with_unrated_clips(tmp_p
 def test_slate_demonstrations_record_the_picked_slates(tmp_path):
     store = FeedbackStore(tmp_path / "demo.db")
     session = DemoSession(store, "rlhf_envs/SlateRec-v0", "ana", planned=2, segment_length=2)
-    player = DemoPlayer(session, annotator="ana", frame_size=256)
+    player = DemoPlayer(session, annotator="ana", frame_size=256, end_seconds=0)
     press_all(pygame.K_1, pygame.K_2, pygame.K_3)              # slate of candidates 1, 2, 3
     press_all(pygame.K_9, pygame.K_9, pygame.K_BACKSPACE)      # 9 twice counts once; unpicked
     press_all(pygame.K_0, pygame.K_5, pygame.K_4)              # slate of 10, 5, 4: a demo is full
@@ -90,7 +90,7 @@ def test_driving_demonstrations_step_in_real_time_with_the_last_key(tmp_path):
                           env_kwargs=SMALL_HIGHWAY)
     session.step_seconds = 0.3  # faster than a person's two steps a second
     indexes = session.env.unwrapped.action_type.actions_indexes
-    player = DemoPlayer(session, annotator="bo", frame_size=256)
+    player = DemoPlayer(session, annotator="bo", frame_size=256, end_seconds=0)
     press_all(pygame.K_UP)
     assert player.run(max_seconds=20) == 1                 # 3 steps: up, then none, none
     [segment] = store.get_segments([store.demonstrations()[0].segment_id])
@@ -149,7 +149,7 @@ def test_the_loop_learns_from_demonstrations_in_the_runs_store(tmp_path):
 
 def test_a_seed_used_before_does_not_stall_a_session(tmp_path):
     def maker(base):
-        return lambda offset: rollout_segments(ENV, 40, 10, seed=base + offset)  # 4 clips
+        return lambda offset, _: rollout_segments(ENV, 40, 10, seed=base + offset)  # 4 clips
 
     store = FeedbackStore(tmp_path / "labels.db")
     first = RateSession(store, ENV, "ana", planned=4, make_renderer=clip_renderer(ENV),
@@ -165,4 +165,23 @@ def test_a_seed_used_before_does_not_stall_a_session(tmp_path):
     second.answer(pair.key, "5", 1.0)
     second.close()
     assert len(store.ratings()) == 5 and len(set(store.segment_ids())) == 8
+    store.close()
+
+
+def test_an_episode_that_ends_shows_its_end_and_stores_its_last_segment_padded(tmp_path):
+    store = FeedbackStore(tmp_path / "demo.db")
+    session = DemoSession(store, "rlhf_envs/SlateRec-v0", "ana", planned=100,
+                          segment_length=30)
+    scene = session.start()
+    while not scene.banner:                                # the user leaves at some point
+        for key in ("1", "2", "3"):
+            scene = session.act(key)
+    assert scene.banner == "episode over: the user left" and scene.hold == 0.0  # turn by turn
+    demos = store.get_segments([d.segment_id for d in store.demonstrations()])
+    *full, last = demos
+    assert all(s.end is None and len(s) == 30 for s in full)
+    assert len(last) == 30 and last.end is not None and last.end <= 30  # padded
+    assert session.tally().answers == len(demos) == session.progress()[0]
+    assert session.act("1").banner == "" and session._episode == 1  # any key: a new episode
+    session.close()
     store.close()

@@ -4,6 +4,11 @@ Unlike the other viewer tests (SDL's dummy driver and posted events), this goes 
 X11 as a person's keyboard would: Xvfb runs the display, ``python -m rlhf_envs.compare``
 opens its window there, xdotool types on it (XTEST), and Pillow grabs the screen.
 Skipped where Xvfb or xdotool is missing (``.ci/run`` installs both).
+
+Every domain (robotics, driving, recommendation) and mode runs with the defaults (its
+segment length, pace and window size); the printed summary is checked against the store,
+a resize against the clips, and each domain's screenshot is saved under
+``tests/artifacts/`` (not committed).
 """
 
 from __future__ import annotations
@@ -21,6 +26,11 @@ import pytest
 from feedback.store import FeedbackStore
 
 ROOT = Path(__file__).parent.parent
+ARTIFACTS = ROOT / "tests" / "artifacts"
+BG = (28, 28, 32)  # the viewer's background
+# Seconds between screenshots that should differ while clips play (one frame or more).
+FRAME_SECONDS = {"Reacher-v0": 0.25, "HalfCheetah-v0": 0.25, "Highway-v0": 0.6,
+                 "SlateRec-v0": 0.8}
 pytestmark = pytest.mark.skipif(
     not (shutil.which("Xvfb") and shutil.which("xdotool")),
     reason="needs Xvfb and xdotool (apt-get install xvfb xdotool)")
@@ -81,7 +91,7 @@ def start_session(display: str, store: Path, *extra: str,
     env |= {"DISPLAY": display, "MUJOCO_GL": "egl"}
     session = subprocess.Popen(
         [sys.executable, "-m", "rlhf_envs.compare", "--env", env_id, "--store", str(store),
-         "--annotator", "ana", "--segment-length", "10", "--repeat-share", "0", *extra],
+         "--annotator", "ana", "--repeat-share", "0", *extra],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     window = ""
     deadline = time.monotonic() + 60
@@ -92,18 +102,19 @@ def start_session(display: str, store: Path, *extra: str,
     return session, window
 
 
-def wait_for_moving_clips(display: str) -> tuple[np.ndarray, np.ndarray]:
+def wait_for_moving_clips(display: str, every: float = 0.25) -> tuple[np.ndarray, np.ndarray]:
     """The last two of three screenshots of one size, each unlike the one before: clips playing.
 
     Two changes in a row, because one change can be the window's first drawing (its unpainted
-    area, then "loading...") or the last frame of an answered pair, then "loading...": a key
-    typed then would land on no pair and be dropped. "loading..." is still, so after two
-    changes the screen shows a pair that the viewer has drawn.
+    area, then the loading line) or the last frame of an answered pair, then the loading
+    line: a key typed then would land on no pair and be dropped. Loading is still (a
+    rollout's progress changes only every few seconds), so after two changes ``every``
+    seconds apart (a frame of the clip or more) the screen shows a pair the viewer drew.
     """
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 90
     shots = [grab(display)]
     while time.monotonic() < deadline:
-        time.sleep(0.25)
+        time.sleep(every)
         shots = [*shots[-2:], grab(display)]
         if len(shots) == 3 and len({s.shape for s in shots}) == 1 and all(
                 np.any(a != b) for a, b in zip(shots, shots[1:])):
@@ -122,60 +133,126 @@ def answers_stored(store: Path, count: int, read) -> list:
     raise AssertionError(f"{count} answers were not stored")
 
 
-def test_keys_typed_on_a_real_window_become_labels(display, tmp_path):
+def clip_width(shot: np.ndarray) -> int:
+    """Pixels of the clips across the window, on a row through their middle."""
+    row = shot[round(shot.shape[0] * 0.35)]
+    return int((row != BG).any(-1).sum())
+
+
+def close_end_screen(display: str, session: subprocess.Popen, shot: Path) -> str:
+    """Save the end screen, close it with a key, and return what the session printed."""
     import imageio.v3 as iio
 
-    store = tmp_path / "labels.db"
-    session, _ = start_session(display, store, "--pairs", "3")
-    first, later = wait_for_moving_clips(display)
-    iio.imwrite(tmp_path / "real-window.png", later)
-    height, width, _ = later.shape
-    left, right = (slice(80, height // 2), slice(0, width // 2)), \
-                  (slice(80, height // 2), slice(width // 2, width))
-    assert np.any(first[left] != later[left]) and np.any(first[right] != later[right])
-    assert later[:50].std() > 5                            # the prompt
-    assert later[-30:].std() > 5                           # progress and annotator
-    for k, key in enumerate(("Left", "d", "Down")):
-        xdotool(display, "key", key)
-        answers_stored(store, k + 1, lambda s: s.labels())
-        if k < 2:
-            wait_for_moving_clips(display)         # the next pair is up
-    out, err = session.communicate(timeout=30)
+    time.sleep(1.5)                                        # the summary is up (keys count)
+    iio.imwrite(shot, grab(display))
+    xdotool(display, "key", "space")
+    out, err = session.communicate(timeout=10)             # closed by the key, not after 8 s
     assert session.returncode == 0, err
-    assert "3 answers stored" in out
+    return out
+
+
+def printed_count(out: str, noun: str) -> int:
+    """The count of ``noun`` in the summary's first line ("Stored in X: 3 answers, ...")."""
+    line = next(line for line in out.splitlines() if line.startswith("Stored in "))
+    words = line.split(": ", 1)[1].split()
+    assert words[1].rstrip(",").startswith(noun), line
+    return int(words[0])
+
+
+@pytest.mark.parametrize("env_id", ["Reacher-v0", "Highway-v0", "SlateRec-v0"])
+def test_keys_typed_on_a_real_window_become_labels(env_id, display, tmp_path):
+    """Compare with the defaults: answers, an undo, a skip; the summary is the store's."""
+    import imageio.v3 as iio
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    store, every = tmp_path / "labels.db", FRAME_SECONDS[env_id]
+    session, window = start_session(display, store, "--pairs", "1", env_id=env_id)
+    first, later = wait_for_moving_clips(display, every)
+    iio.imwrite(ARTIFACTS / f"compare-{env_id}.png", later)
+    height, width, _ = later.shape
+    assert (width, height) == (870, 653)                   # 85% of the 1024x768 screen
+    assert np.any(first[80:height // 2] != later[80:height // 2])  # playing
+    assert later[:50].std() > 5 and later[height // 2:].std() > 5  # prompt, task; help
+    before = clip_width(later)
+    xdotool(display, "windowmove", window, "0", "0")      # (all of it on the 1024x768 screen)
+    xdotool(display, "windowsize", window, "1000", "740")  # the person makes it larger
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and grab(display).shape[:2] != (740, 1000):
+        time.sleep(0.2)
+    _, resized = wait_for_moving_clips(display, every)
+    iio.imwrite(ARTIFACTS / f"compare-{env_id}-resized.png", resized)
+    assert resized.shape[:2] == (740, 1000)
+    assert clip_width(resized) > 1.1 * before, (clip_width(resized), before)
+    # skip, undo (the skip is taken back), skip again, right: one answer and one skip, in
+    # two pairs (one short first rollout: Highway's random rollouts are slow)
+    for key, stored in (("s", 1), ("u", 0), ("s", 1), ("Right", 2)):
+        xdotool(display, "key", key)
+        deadline = time.monotonic() + 30
+        while len(answers_stored(store, 0, lambda s: s.labels())) != stored:
+            assert time.monotonic() < deadline, f"{key}: not {stored} labels"
+            time.sleep(0.1)
+        if key != "Right":
+            wait_for_moving_clips(display, every)          # the (next) pair is up
+    out = close_end_screen(display, session, ARTIFACTS / f"end-{env_id}.png")
     with FeedbackStore(store) as s:
-        assert [(lab.answer, lab.annotator) for lab in s.labels()] == [
-            ("left", "ana"), ("right", "ana"), ("equal", "ana")]
+        answers = [(lab.answer, lab.annotator) for lab in s.labels()]
+    assert answers == [("skip", "ana"), ("right", "ana")]
+    usable = sum(answer != "skip" for answer, _ in answers)
+    assert printed_count(out, "answer") == usable == 1     # a skip is no answer
+    assert "1 answer, 1 skip, 1 undone" in out and "1 of 1 planned" in out
+    assert "in this store: 1 answer by ana" in out
 
 
-def test_ratings_typed_on_a_real_window_and_quit_keeps_them(display, tmp_path):
+@pytest.mark.parametrize("env_id", ["HalfCheetah-v0", "SlateRec-v0"])
+def test_ratings_typed_on_a_real_window_and_quit_keeps_them(env_id, display, tmp_path):
     store = tmp_path / "ratings.db"
-    session, _ = start_session(display, store, "--pairs", "5", "--mode", "rate")
-    wait_for_moving_clips(display)
+    session, _ = start_session(display, store, "--pairs", "5", "--mode", "rate",
+                               env_id=env_id)
+    wait_for_moving_clips(display, FRAME_SECONDS[env_id])
     xdotool(display, "key", "4")
     answers_stored(store, 1, lambda s: s.ratings())
-    wait_for_moving_clips(display)
+    wait_for_moving_clips(display, FRAME_SECONDS[env_id])
     xdotool(display, "key", "KP_2")
     answers_stored(store, 2, lambda s: s.ratings())
     xdotool(display, "key", "Escape")
-    out, err = session.communicate(timeout=30)
-    assert session.returncode == 0, err
-    assert "2 answers stored" in out and "(2/5 planned)" in out
+    out = close_end_screen(display, session, ARTIFACTS / f"end-rate-{env_id}.png")
+    assert printed_count(out, "answer") == 2 and "2 of 5 planned" in out
     with FeedbackStore(store) as s:
         assert [r.rating for r in s.ratings()] == [4, 2]
 
 
 def test_a_slate_demonstration_typed_on_a_real_window(display, tmp_path):
+    import imageio.v3 as iio
+
     store = tmp_path / "demos.db"
     session, _ = start_session(display, store, "--pairs", "1", "--mode", "demo",
                                "--segment-length", "2", env_id="SlateRec-v0")
-    grab(display)  # the window is up
+    iio.imwrite(ARTIFACTS / "demo-SlateRec-v0.png", grab(display))  # the window is up
     for key in ("1", "2", "3", "0", "9", "8"):  # two slates of three
         xdotool(display, "key", key)
-    out, err = session.communicate(timeout=30)
-    assert session.returncode == 0, err
-    assert "1 demonstration stored" in out
+    out = close_end_screen(display, session, ARTIFACTS / "end-demo-SlateRec-v0.png")
+    assert printed_count(out, "demonstration") == 1
     with FeedbackStore(store) as s:
         [demo] = s.demonstrations()
         [segment] = s.get_segments([demo.segment_id])
     assert [list(np.argsort(-a)[:3]) for a in segment.acts] == [[0, 1, 2], [9, 8, 7]]
+
+
+def test_a_driving_demonstration_with_the_defaults_on_a_real_window(display, tmp_path):
+    """Highway's default 15 steps at two a second; a crash is stored padded, and shown."""
+    import imageio.v3 as iio
+
+    store = tmp_path / "demos.db"
+    session, _ = start_session(display, store, "--pairs", "1", "--mode", "demo",
+                               env_id="Highway-v0")
+    time.sleep(1.0)
+    iio.imwrite(ARTIFACTS / "demo-Highway-v0.png", grab(display))
+    for _ in range(3):
+        xdotool(display, "key", "Up")                      # faster
+        time.sleep(0.6)
+    [demo] = answers_stored(store, 1, lambda s: s.demonstrations())
+    out = close_end_screen(display, session, ARTIFACTS / "end-demo-Highway-v0.png")
+    assert printed_count(out, "demonstration") == 1
+    with FeedbackStore(store) as s:
+        [segment] = s.get_segments([demo.segment_id])
+    assert len(segment) == 15 and segment.source == "demo"

@@ -201,3 +201,25 @@ def test_vec_env_next_observation_models_see_the_terminal_observation():
         ended += dones.sum()
         obs = next_obs
     assert ended == 2
+
+
+def test_our_model_loading_hides_only_gymnasiums_settotalmass_warning():
+    import mujoco
+
+    from rlhf_envs.robotics import _quiet_known_warnings, base_env
+
+    heard: list[str] = []
+    mujoco.set_mju_user_warning(heard.append)  # where MuJoCo's warnings would go
+    try:
+        xml = ('<mujoco><compiler settotalmass="2"/><worldbody><body><geom size="1"/>'
+               '</body></worldbody></mujoco>')
+        mujoco.MjModel.from_xml_string(xml)
+        assert len(heard) == 1 and "settotalmass" in heard[0]  # MuJoCo does warn
+        base_env("HalfCheetah-v0").close()  # gymnasium's XML sets settotalmass
+        with _quiet_known_warnings():
+            mujoco.MjModel.from_xml_string(xml)
+            mujoco.get_mju_user_warning()("another warning")  # as mju_warning would
+        assert heard[1:] == ["another warning"]  # only that one passed on
+        assert mujoco.get_mju_user_warning() == heard.append  # put back
+    finally:
+        mujoco.set_mju_user_warning(None)

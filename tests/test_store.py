@@ -164,7 +164,7 @@ def test_version_1_stores_are_upgraded_in_place_keeping_their_labels(backend):
         store.add_labels([(label.query_id, "right")], "bo")  # ids go on after the old rows
         assert store.labels(run_id="") == store.labels()  # older queries: of no run
         assert store.claim_query("cy") is None  # answered: nothing to hand out
-    assert backend.version(path) == SCHEMA_VERSION == 4
+    assert backend.version(path) == SCHEMA_VERSION == 5
 
     # An upgrade that fails part way changes nothing (one transaction).
     broken = backend.address("broken")
@@ -203,6 +203,40 @@ def test_version_2_stores_call_teachers_synthetic_and_keep_every_row(backend):
     if backend.kind == "sqlite":  # the rebuilt table kept every reference
         with sqlite3.connect(path) as db:
             assert db.execute("PRAGMA foreign_key_check").fetchall() == []
+
+
+def test_version_4_stores_gain_flags_and_notes_and_flags_round_trip(backend, tmp_path):
+    """Schema 5: labels and ratings carry ``flagged`` and ``note``; old rows get neither."""
+    segments = make_segments()
+    path = backend.address("v4")
+    write_version_1_store(backend, path, segments)
+    with backend.connect(path) as raw:  # the store as rlhf-envs left it at schema 4
+        for step in (2, 3, 4):
+            raw.script(backend.steps[step])
+        raw.execute("INSERT INTO ratings (segment_id, rating, annotator_id, seconds, created) "
+                    "VALUES (?, 3, 1, 0, 0)", (segments[0].id,))
+        backend.mark(raw, 4)
+    with FeedbackStore(path) as store:
+        [old] = store.labels()
+        assert (old.answer, old.flagged, old.note) == ("left", False, "")
+        assert [(r.rating, r.flagged, r.note) for r in store.ratings()] == [(3, False, "")]
+        new = store.add_label(old.query_id, "skip", "ana", flagged=True,
+                              note="clip B is black")
+        store.add_rating(segments[1].id, None, "ana", flagged=True, note="frozen")
+        assert [(lab.id, lab.flagged, lab.note) for lab in store.labels()][-1] == (
+            new, True, "clip B is black")
+        assert (store.ratings()[-1].flagged, store.ratings()[-1].note) == (True, "frozen")
+        for bad in ("two\nlines", "x" * 501):
+            with pytest.raises(FeedbackError, match="a note is"):
+                store.add_label(old.query_id, "left", "ana", note=bad)
+        store.export_labels(tmp_path / "labels.jsonl")
+    assert backend.version(path) == SCHEMA_VERSION == 5
+    other = backend.address("other")
+    with FeedbackStore(other) as store:  # flags and notes travel with an export
+        store.add_segments(segments[:2])
+        assert store.import_labels(tmp_path / "labels.jsonl") == 2
+        assert [(lab.flagged, lab.note) for lab in store.labels()] == [
+            (False, ""), (True, "clip B is black")]
 
 
 OPEN_AT = """

@@ -87,3 +87,24 @@ def test_demonstrations_are_paired_with_agent_clips_of_their_own_length(backend)
         store.add_demonstration(demo, "ana")
         data = training_pairs(store, 10, pairs_per_demo=4)
     assert data.counts == {"demo": 2} and data.left_out == 0
+
+
+def test_flagged_labels_and_ratings_are_left_out_of_fitting_and_counted(backend, tmp_path):
+    from feedback.annotators import annotator_quality
+    from feedback.report import annotator_report
+
+    c = clips(4, 10, "random", 9)
+    with FeedbackStore(backend.address()) as store:
+        store.add_segments(c)
+        q1, q2 = store.add_queries([(c[0].id, c[1].id), (c[2].id, c[3].id)])
+        store.add_label(q1, "left", "ana", annotator_kind="human")
+        store.add_label(q2, "right", "ana", annotator_kind="human", flagged=True,
+                        note="clip A froze")
+        store.add_rating(c[0].id, 5, "ana")
+        store.add_rating(c[1].id, 1, "ana", flagged=True)  # broken: not compared
+        data = training_pairs(store)
+        labels = store.labels()
+    assert data.answers == ["left"] and data.kinds == ["compare"] and data.flagged == 2
+    assert annotator_quality(labels)["ana"]["labels"] == 1  # the usable one
+    row = annotator_report(labels, [])["ana"]
+    assert (row["answers"], row["flagged"], row["notes"]) == (2, 1, ["clip A froze"])

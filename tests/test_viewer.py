@@ -43,6 +43,7 @@ class FakeSource:
         self.answers: list[tuple[int, str, float]] = []
         self.calls: list[str] = []
         self.waits, self.current = waits, None
+        self.flags: list[tuple[bool, str]] = []
 
     def next_pair(self, timeout: float):
         self.calls.append("next_pair")
@@ -54,10 +55,12 @@ class FakeSource:
         self.current = self.queue.pop(0)
         return self.pairs[self.current]
 
-    def answer(self, key: int, answer: str, seconds: float) -> None:
+    def answer(self, key: int, answer: str, seconds: float, *, flagged: bool = False,
+               note: str = "") -> None:
         self.calls.append("answer")
         assert key == self.current
         self.answers.append((key, answer, seconds))
+        self.flags.append((flagged, note))
         self.current = None
 
     def undo(self):
@@ -100,7 +103,7 @@ def test_keys_give_answers_in_order_and_commit_before_the_next_pair():
                 pygame.K_a):
         press(key)
     start = time.monotonic()
-    viewer = Viewer(source, annotator="ada", clip_size=160)
+    viewer = Viewer(source, annotator="ada", clip_size=160, end_seconds=0)
     assert viewer.run(max_seconds=5) == 6
     assert time.monotonic() - start < 4                    # returned when the source ran out
     assert source.given() == [(0, "left"), (1, "right"), (2, "equal"), (3, "skip"),
@@ -116,7 +119,7 @@ def test_undo_shows_the_pair_again_and_the_displaced_one_comes_back():
     source = FakeSource(3)
     for key in (pygame.K_LEFT, pygame.K_u, pygame.K_RIGHT, pygame.K_d, pygame.K_DOWN):
         press(key)
-    viewer = Viewer(source, annotator="ada", clip_size=160)
+    viewer = Viewer(source, annotator="ada", clip_size=160, end_seconds=0)
     assert viewer.run(max_seconds=5) == 4                  # the undone answer was given too
     assert source.given() == [(0, "right"), (1, "right"), (2, "equal")]
     assert source.calls.count("undo") == 1
@@ -130,7 +133,7 @@ def test_quit_keeps_committed_answers_and_ignores_later_keys():
         press(pygame.K_LEFT)
         quit_event()
         press(pygame.K_RIGHT)
-        viewer = Viewer(source, annotator="ada", clip_size=160)
+        viewer = Viewer(source, annotator="ada", clip_size=160, end_seconds=0)
         assert viewer.run(max_seconds=5) == 1
         assert source.given() == [(0, "left")]
         assert viewer.pair is not None and viewer.pair.key == 1   # shown, not answered
@@ -138,7 +141,7 @@ def test_quit_keeps_committed_answers_and_ignores_later_keys():
 
 def test_speed_keys_double_and_halve_within_bounds_and_space_replays():
     source = FakeSource(2)
-    viewer = Viewer(source, annotator="ada", clip_size=160)
+    viewer = Viewer(source, annotator="ada", clip_size=160, end_seconds=0)
     for key, text in ((pygame.K_PLUS, "+"), (pygame.K_KP_PLUS, ""), (pygame.K_EQUALS, "+"),
                       (pygame.K_PLUS, "+")):
         press(key, text, mod=pygame.KMOD_LSHIFT if key == pygame.K_EQUALS else 0)
@@ -166,7 +169,7 @@ def test_speed_keys_double_and_halve_within_bounds_and_space_replays():
 
 def test_mouse_clicks_on_clips_and_buttons():
     source = FakeSource(5)
-    viewer = Viewer(source, annotator="ada", clip_size=160)
+    viewer = Viewer(source, annotator="ada", clip_size=160, end_seconds=0)
     lay = viewer.layout
     assert not lay.clip_a.colliderect(lay.clip_b)
     click((2, 2))                                          # margin: nothing
@@ -184,7 +187,7 @@ def test_mouse_clicks_on_clips_and_buttons():
 
 def test_driven_from_a_thread_while_running():
     source = FakeSource(4)
-    viewer = Viewer(source, annotator="ada", clip_size=160)
+    viewer = Viewer(source, annotator="ada", clip_size=160, end_seconds=0)
 
     def user():
         for key in (pygame.K_LEFT, pygame.K_RIGHT, pygame.K_q):
@@ -201,7 +204,7 @@ def test_driven_from_a_thread_while_running():
 
 def test_screenshots_show_moving_clips(tmp_path):
     source = FakeSource(2)
-    viewer = Viewer(source, annotator="ada", clip_size=160)
+    viewer = Viewer(source, annotator="ada", clip_size=160, end_seconds=0)
     viewer.run(max_seconds=0.3)
     first_frame = viewer.frame
     viewer.screenshot(tmp_path / "a.png")
@@ -222,7 +225,7 @@ def test_screenshots_show_moving_clips(tmp_path):
 
 def test_waiting_source_keeps_the_window_alive_then_shows_the_pair(tmp_path):
     source = FakeSource(1, waits=1000)
-    viewer = Viewer(source, annotator="ada", clip_size=160)
+    viewer = Viewer(source, annotator="ada", clip_size=160, end_seconds=0)
     press(pygame.K_LEFT)                                   # while loading: dropped
     assert viewer.run(max_seconds=0.3) == 0
     assert viewer.pair is None and source.calls.count("next_pair") > 3
@@ -230,7 +233,7 @@ def test_waiting_source_keeps_the_window_alive_then_shows_the_pair(tmp_path):
     assert iio.imread(tmp_path / "loading.png").std() > 5
 
     source = FakeSource(2, waits=5)
-    viewer = Viewer(source, annotator="ada", clip_size=160)
+    viewer = Viewer(source, annotator="ada", clip_size=160, end_seconds=0)
     pygame.display.init()
     press(pygame.K_LEFT)
     assert viewer.run(max_seconds=0.5) == 0
@@ -239,7 +242,7 @@ def test_waiting_source_keeps_the_window_alive_then_shows_the_pair(tmp_path):
 
 def test_clips_keep_their_aspect_and_bad_clips_are_refused(tmp_path):
     source = FakeSource(1, height=32, width=128)
-    viewer = Viewer(source, annotator="ada", clip_size=160)
+    viewer = Viewer(source, annotator="ada", clip_size=160, end_seconds=0)
     viewer.run(max_seconds=0.2)
     assert viewer.layout.clip_a.size == viewer.layout.clip_b.size == (160, 40)
     viewer.screenshot(tmp_path / "wide.png")
@@ -249,7 +252,7 @@ def test_clips_keep_their_aspect_and_bad_clips_are_refused(tmp_path):
     source.pairs[0] = Pair(0, source.pairs[0].left, source.pairs[0].right[:, :32])
     pygame.display.init()
     with pytest.raises(ValueError, match="same|one shape"):
-        Viewer(source, annotator="ada").run(max_seconds=1)
+        Viewer(source, annotator="ada", end_seconds=0).run(max_seconds=1)
     assert not pygame.display.get_init()
 
 
@@ -264,7 +267,7 @@ def test_single_clips_are_rated_with_number_keys_and_buttons(tmp_path):
     press(pygame.K_RIGHT)                                  # pair 2: right
     press(pygame.K_KP5)                                    # pair 3: ignored
     press(pygame.K_s)                                      # pair 3: skip
-    viewer = Viewer(source, annotator="ada", clip_size=160)
+    viewer = Viewer(source, annotator="ada", clip_size=160, end_seconds=0)
     assert viewer.run(max_seconds=1.5) == 4
     assert viewer.pair.key == 4 and len(viewer.layout.clips) == 1
     viewer.screenshot(tmp_path / "rate.png")
@@ -279,3 +282,4 @@ def test_single_clips_are_rated_with_number_keys_and_buttons(tmp_path):
     click(viewer.layout.buttons["2"].center)               # clip 4: rated 2
     viewer.run(max_seconds=1.5)
     assert source.given()[4] == (4, "2")
+

@@ -1,7 +1,8 @@
 """Labels as JSON Lines: written atomically, checked line by line before anything is stored.
 
 Exports of stores before schema version 3 call synthetic annotators ``teacher``; they
-are read as ``synthetic``.
+are read as ``synthetic``. ``flagged`` and ``note`` (schema version 5) are optional: older
+exports have neither (not flagged, no note).
 """
 
 from __future__ import annotations
@@ -13,7 +14,13 @@ from collections.abc import Sequence
 from feedback.answers import ANSWERS
 from feedback.errors import FeedbackError
 from feedback.files import read_json_lines, write_text
-from feedback.store.records import SYNTHETIC, Label, check_annotator_kind, check_seconds
+from feedback.store.records import (
+    SYNTHETIC,
+    Label,
+    check_annotator_kind,
+    check_note,
+    check_seconds,
+)
 
 LEGACY_KINDS = {"teacher": SYNTHETIC}  # the kind's name before schema version 3
 
@@ -39,6 +46,9 @@ def read_label_lines(path: str | os.PathLike) -> list[tuple[int, dict]]:
         try:
             record["annotator_kind"] = check_annotator_kind(kind)
             record["seconds"] = check_seconds(record["seconds"])
+            record["note"] = check_note(record.get("note", ""))
+            if not isinstance(record.setdefault("flagged", False), bool):
+                raise FeedbackError("'flagged' is true or false")
         except FeedbackError as err:
             raise FeedbackError(f"{path}:{number}: {err}") from None
         records.append((number, record))
@@ -51,5 +61,6 @@ def write_label_lines(path: str | os.PathLike, labels: Sequence[Label]) -> int:
         "left": lab.left_id, "right": lab.right_id, "answer": lab.answer,
         "annotator": lab.annotator, "annotator_kind": lab.annotator_kind,
         "seconds": lab.seconds, "created": lab.created, "kind": lab.kind,
+        "flagged": lab.flagged, "note": lab.note,
     }) + "\n" for lab in labels))
     return len(labels)

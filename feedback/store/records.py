@@ -17,6 +17,7 @@ from feedback.segments import Segment
 SYNTHETIC, HUMAN = "synthetic", "human"
 ANNOTATOR_KINDS = (SYNTHETIC, HUMAN)  # a synthetic teacher, or a person
 MAX_NAME_LENGTH = 64
+MAX_NOTE_LENGTH = 500  # characters of a person's note on an answer
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,8 @@ class Label:
     seconds: float
     created: float
     kind: str
+    flagged: bool = False  # the person marked the pair broken or unjudgeable
+    note: str = ""         # their free text about it
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,8 @@ class Rating:
     annotator_kind: str
     seconds: float
     created: float
+    flagged: bool = False  # the person marked the clip broken or unjudgeable
+    note: str = ""         # their free text about it
 
 
 @dataclass(frozen=True)
@@ -86,6 +91,15 @@ def check_seconds(seconds: float) -> float:
     if not (math.isfinite(value) and value >= 0):
         raise FeedbackError(f"seconds must be a finite number of at least 0, not {seconds!r}")
     return value
+
+
+def check_note(note: str) -> str:
+    """A person's note on an answer: one line of at most MAX_NOTE_LENGTH characters."""
+    if not isinstance(note, str) or "\n" in note or "\r" in note:
+        raise FeedbackError("a note is one line of text")
+    if len(note) > MAX_NOTE_LENGTH:
+        raise FeedbackError(f"a note is at most {MAX_NOTE_LENGTH} characters, got {len(note)}")
+    return note
 
 
 def check_annotator_name(name: str) -> str:

@@ -17,7 +17,10 @@ Versions:
    ``synthetic``; old rows are renamed);
 4. queries carry the ``run_id`` of the training run that asked them ('' for older ones
    and for sessions of their own), and ``leases`` record which annotator a pending query
-   is handed out to, until when (:mod:`feedback.store.work`).
+   is handed out to, until when (:mod:`feedback.store.work`);
+5. labels and ratings carry ``flagged`` (the person marked the pair or clip broken or
+   unjudgeable: left out of fitting, counted in reports) and a free-text ``note`` (''
+   for none, and for every older row).
 
 The two dialects' scripts are parallel, step for step. PostgreSQL's differ where the
 databases do: ``BYTEA`` for ``BLOB``, ``DOUBLE PRECISION`` for ``REAL``, ``BIGINT``
@@ -33,7 +36,7 @@ import time
 from feedback.errors import StoreError
 from feedback.store.backend import Backend, DatabaseError
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 SCHEMA_V1 = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -87,6 +90,12 @@ CREATE INDEX queries_by_run ON queries (run_id);
 CREATE TABLE leases (
     query_id INTEGER PRIMARY KEY REFERENCES queries(id),
     annotator_id INTEGER NOT NULL REFERENCES annotators(id), expires REAL NOT NULL);
+""",
+    5: """
+ALTER TABLE labels ADD COLUMN flagged INTEGER NOT NULL DEFAULT 0 CHECK (flagged IN (0, 1));
+ALTER TABLE labels ADD COLUMN note TEXT NOT NULL DEFAULT '';
+ALTER TABLE ratings ADD COLUMN flagged INTEGER NOT NULL DEFAULT 0 CHECK (flagged IN (0, 1));
+ALTER TABLE ratings ADD COLUMN note TEXT NOT NULL DEFAULT '';
 """,
 }
 
@@ -144,6 +153,12 @@ CREATE TABLE leases (
     query_id BIGINT PRIMARY KEY REFERENCES queries(id),
     annotator_id BIGINT NOT NULL REFERENCES annotators(id),
     expires DOUBLE PRECISION NOT NULL);
+""",
+    5: """
+ALTER TABLE labels ADD COLUMN flagged BOOLEAN NOT NULL DEFAULT FALSE;
+ALTER TABLE labels ADD COLUMN note TEXT NOT NULL DEFAULT '';
+ALTER TABLE ratings ADD COLUMN flagged BOOLEAN NOT NULL DEFAULT FALSE;
+ALTER TABLE ratings ADD COLUMN note TEXT NOT NULL DEFAULT '';
 """,
 }
 

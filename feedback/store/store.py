@@ -36,6 +36,7 @@ from feedback.store.records import (
     Rating,
     check_annotator_kind,
     check_annotator_name,
+    check_note,
     check_seconds,
     decode_segment,
     encode_segment,
@@ -187,17 +188,22 @@ class FeedbackStore(WorkQueue):
 
     def add_label(self, query_id: int, answer: str, annotator: str, *,
                   annotator_kind: str = SYNTHETIC, seconds: float = 0.0,
-                  kind: str = "compare") -> int:
-        """Record one answer; it is on disk when this returns. Returns the label id."""
+                  kind: str = "compare", flagged: bool = False, note: str = "") -> int:
+        """Record one answer; it is on disk when this returns. Returns the label id.
+
+        ``flagged``: the annotator marked the pair broken or unjudgeable (the label is kept
+        and counted, but left out of fitting); ``note``: one line of their text about it.
+        """
         return self.add_labels([(query_id, answer)], annotator, annotator_kind=annotator_kind,
-                               seconds=seconds, kind=kind)[0]
+                               seconds=seconds, kind=kind, flagged=flagged, note=note)[0]
 
     def add_labels(self, answers: Iterable[tuple[int, str]], annotator: str, *,
                    annotator_kind: str = SYNTHETIC, seconds: float = 0.0,
-                   kind: str = "compare", created: float | None = None) -> list[int]:
+                   kind: str = "compare", created: float | None = None,
+                   flagged: bool = False, note: str = "") -> list[int]:
         """Record ``(query_id, answer)`` pairs in one transaction; returns label ids."""
         answers = list(answers)
-        seconds = check_seconds(seconds)
+        seconds, note, flagged = check_seconds(seconds), check_note(note), bool(flagged)
         for _, answer in answers:
             if answer not in ANSWERS:
                 raise FeedbackError(f"unknown answer {answer!r}; use one of {', '.join(ANSWERS)}")
@@ -206,9 +212,9 @@ class FeedbackStore(WorkQueue):
             who = self._annotator(db, annotator, annotator_kind)
             stamp = time.time() if created is None else created
             ids = [db.insert(
-                "INSERT INTO labels (query_id, answer, annotator_id, seconds, created, kind) "
-                "VALUES (?, ?, ?, ?, ?, ?)", (q, a, who, seconds, stamp, kind))
-                for q, a in answers]
+                "INSERT INTO labels (query_id, answer, annotator_id, seconds, created, kind, "
+                "flagged, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (q, a, who, seconds, stamp, kind, flagged, note)) for q, a in answers]
             db.run_many("DELETE FROM leases WHERE query_id=?", [(q,) for q, _ in answers])
             return ids
 
@@ -225,10 +231,11 @@ class FeedbackStore(WorkQueue):
         """Every label (to run ``run_id``'s queries, if given), oldest first."""
         rows = self._query(
             "SELECT l.id, l.query_id, q.left_id, q.right_id, l.answer, a.name, a.kind, "
-            "l.seconds, l.created, l.kind FROM labels l JOIN queries q ON q.id = l.query_id "
+            "l.seconds, l.created, l.kind, l.flagged, l.note FROM labels l "
+            "JOIN queries q ON q.id = l.query_id "
             f"JOIN annotators a ON a.id = l.annotator_id WHERE {OF_RUN} ORDER BY l.id",
             (run_id, run_id))
-        return [Label(*row) for row in rows]
+        return [Label(*row[:10], bool(row[10]), row[11]) for row in rows]
 
     def label_count(self) -> int:
         """How many labels the store holds."""
@@ -236,8 +243,12 @@ class FeedbackStore(WorkQueue):
 
     # ------------------------------------------------------------------ ratings
     def add_rating(self, segment_id: str, rating: int | None, annotator: str, *,
-                   annotator_kind: str = HUMAN, seconds: float = 0.0) -> int:
-        """Record a 1-5 rating of a stored segment (None: skipped); on disk when this returns."""
+                   annotator_kind: str = HUMAN, seconds: float = 0.0, flagged: bool = False,
+                   note: str = "") -> int:
+        """Record a 1-5 rating of a stored segment (None: skipped); on disk when this returns.
+
+        ``flagged`` and ``note`` as for :meth:`add_label`.
+        """
         if rating is not None:
             try:
                 rating = None if isinstance(rating, bool) else operator.index(rating)
@@ -245,15 +256,16 @@ class FeedbackStore(WorkQueue):
                 rating = None
             if rating not in range(1, 6):
                 raise FeedbackError("a rating is 1, 2, 3, 4 or 5 (or None to skip)")
-        seconds = check_seconds(seconds)
+        seconds, note, flagged = check_seconds(seconds), check_note(note), bool(flagged)
 
         def work(db: Backend) -> int:
             if db.one("SELECT 1 FROM segments WHERE id=?", (segment_id,)) is None:
                 raise FeedbackError(f"no segment {segment_id} in the store to rate")
             who = self._annotator(db, annotator, annotator_kind)
             return db.insert(
-                "INSERT INTO ratings (segment_id, rating, annotator_id, seconds, created) "
-                "VALUES (?, ?, ?, ?, ?)", (segment_id, rating, who, seconds, time.time()))
+                "INSERT INTO ratings (segment_id, rating, annotator_id, seconds, created, "
+                "flagged, note) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (segment_id, rating, who, seconds, time.time(), flagged, note))
 
         return self._transaction(work)
 
@@ -264,9 +276,10 @@ class FeedbackStore(WorkQueue):
     def ratings(self) -> list[Rating]:
         """Every rating with its annotator, oldest first (skips included: ``rating`` None)."""
         rows = self._query(
-            "SELECT r.id, r.segment_id, r.rating, a.name, a.kind, r.seconds, r.created "
-            "FROM ratings r JOIN annotators a ON a.id = r.annotator_id ORDER BY r.id")
-        return [Rating(*row) for row in rows]
+            "SELECT r.id, r.segment_id, r.rating, a.name, a.kind, r.seconds, r.created, "
+            "r.flagged, r.note FROM ratings r JOIN annotators a ON a.id = r.annotator_id "
+            "ORDER BY r.id")
+        return [Rating(*row[:7], bool(row[7]), row[8]) for row in rows]
 
     # ------------------------------------------------------------------ demonstrations
     def add_demonstration(self, segment: Segment, annotator: str) -> None:
@@ -328,8 +341,9 @@ class FeedbackStore(WorkQueue):
                 query = db.one("SELECT id FROM queries WHERE left_id=? AND right_id=?",
                                (rec["left"], rec["right"]))[0]
                 db.run("INSERT INTO labels (query_id, answer, annotator_id, seconds, created, "
-                       "kind) VALUES (?, ?, ?, ?, ?, ?)",
-                       (query, rec["answer"], who, rec["seconds"], rec["created"], rec["kind"]))
+                       "kind, flagged, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                       (query, rec["answer"], who, rec["seconds"], rec["created"], rec["kind"],
+                        rec["flagged"], rec["note"]))
                 added += 1
             return added
 

@@ -1,7 +1,8 @@
 """Labeling sessions: what the viewer asks, drawn ahead in a thread, and where answers go.
 
-A session is the viewer's :class:`~feedback.ui.viewer.PairSource`. A background thread
-takes the next questions from the store (or makes new ones from fresh segments) and
+A session is the viewer's :class:`~feedback.ui.pairs.PairSource` (the shared machinery
+is :class:`~feedback.ui.prepared.PreparedSession`). A background thread takes the next
+questions from the store (or makes new ones from fresh segments) and
 draws their clips while the person watches, so the next question shows as soon as an
 answer is given. How a segment becomes frames is the caller's: a ``make_renderer``
 (e.g. ``rlhf_envs``' clip renderers) is handed in and called in that thread. Every
@@ -15,189 +16,23 @@ again on the same store resumes with what is still unanswered.
 
 from __future__ import annotations
 
-import queue
-import threading
 import time
-from collections.abc import Callable, Iterator
-from typing import Literal, Protocol
+from collections.abc import Iterator
 
-import numpy as np
-
-from feedback.answers import RATINGS
-from feedback.errors import FeedbackError
+from feedback.annotators import annotator_quality
+from feedback.answers import RATINGS, SKIP
 from feedback.queries import select_pairs
 from feedback.segments import Segment
 from feedback.store import HUMAN, FeedbackStore, Query
 from feedback.store.work import LEASE_SECONDS
-from feedback.ui.text_pages import same_height
-from feedback.ui.viewer import Pair
+from feedback.ui.prepared import (  # noqa: F401  (the session API, in one place)
+    MakeRenderer,
+    MakeSegments,
+    PreparedSession,
+    Progress,
+)
 
-UNDO_DEPTH = 20  # answers that can be taken back, newest first
 POLL_SECONDS = 1.0  # how often a team session looks for newly posted queries
-FRUITLESS_ROLLOUTS = 3  # fresh rollouts in a row that give nothing new end a session
-
-MakeSegments = Callable[[int], list[Segment]]  # seed -> fresh segments
-
-
-class FrameRenderer(Protocol):
-    """Draws a segment's clip: ``(T, H, W, 3)`` uint8 frames."""
-
-    def frames(self, segment: Segment) -> np.ndarray:
-        """The frames of ``segment``."""
-
-    def close(self) -> None:
-        """Free what drawing holds (GL contexts, windows)."""
-
-
-MakeRenderer = Callable[[int], FrameRenderer]  # clip size in pixels -> a renderer
-
-
-class PreparedSession:
-    """The machinery every session shares: background drawing, undo, progress.
-
-    Subclasses say what to ask (:meth:`_items`: a key and the ids of one or two stored
-    segments) and how to store and take back an answer (:meth:`_record`, :meth:`_take_back`),
-    and call :meth:`_start` at the end of their ``__init__``.
-    """
-
-    def __init__(self, store: FeedbackStore, env_id: str, annotator: str, planned: int, *,
-                 make_renderer: MakeRenderer, make_segments: MakeSegments | None = None,
-                 clip_size: int = 128, lookahead: int = 2, seed: int = 0) -> None:
-        self.store, self.env_id, self.annotator = store, env_id, annotator
-        self.planned, self.answered = planned, 0
-        self._make_renderer = make_renderer
-        self._make_segments = make_segments
-        self._clip_size = clip_size
-        self._rng = np.random.default_rng(seed)
-        self._ready: queue.Queue[Pair | None] = queue.Queue(maxsize=lookahead)
-        self._history: list[tuple[int, Pair]] = []  # (record id, pair) for undo
-        self._shown: dict[int, Pair] = {}  # pairs handed to the viewer, not yet answered
-        self._again: list[Pair] = []  # shown pairs an undo displaced: asked again first
-        self._fruitless = 0
-        self._rollouts = 0  # fresh rollouts made in this session
-        self._stop = threading.Event()
-        self._error: BaseException | None = None
-        self._worker = threading.Thread(target=self._prepare, daemon=True, name="questions")
-
-    def _start(self) -> None:
-        self._worker.start()
-
-    # ----------------------------------------------------------------- what to ask
-    def _items(self) -> Iterator[tuple[int, list[str]]]:
-        raise NotImplementedError
-
-    def _record(self, key: int, answer: str, seconds: float) -> int:
-        """Store an answer; returns the id :meth:`_take_back` needs."""
-        raise NotImplementedError
-
-    def _take_back(self, record: int) -> None:
-        raise NotImplementedError
-
-    def _fresh_segments(self) -> list[Segment]:
-        """Segments of a new rollout that the store did not hold (now stored), or [].
-
-        The rollout is seeded by how many segments the store holds plus the rollouts of
-        this session, so each batch is new, also in a session started again on the same
-        store; segments already there (a seed used before, e.g. by a session with another
-        ``--seed``) are not new, and such a rollout counts as fruitless.
-        """
-        if self._make_segments is None or self._stop.is_set():
-            return []
-        known = set(self.store.segment_ids())
-        self._rollouts += 1
-        segments = [s for s in self._make_segments(len(known) + self._rollouts - 1)
-                    if s.id not in known]
-        self.store.add_segments(segments)
-        return segments
-
-    def _note_fruitless(self, fruitless: bool) -> None:
-        """Count fresh rollouts that gave nothing to ask; give up after a few in a row."""
-        self._fruitless = self._fruitless + 1 if fruitless else 0
-        if self._fruitless >= FRUITLESS_ROLLOUTS:
-            raise FeedbackError(f"fresh rollouts of {self.env_id} gave nothing new to ask "
-                                "(are its episodes shorter than a clip?)")
-
-    # ----------------------------------------------------------------- background
-    def _prepare(self) -> None:
-        renderer = None
-        try:
-            renderer = self._make_renderer(self._clip_size)  # here: GL contexts are per thread
-            for key, ids in self._items():
-                frames = [renderer.frames(s) for s in self.store.get_segments(ids)]
-                if len(frames) == 2 and frames[0].shape[2:] == frames[1].shape[2:]:
-                    frames = same_height(frames)  # two text pages of different lengths
-                self._hand_over(Pair(key, frames[0], frames[1] if len(frames) > 1 else None))
-        except BaseException as err:  # shown to the person by next_pair, not lost in a thread
-            self._error = err
-        finally:
-            if renderer is not None:
-                renderer.close()
-            self._hand_over(None)  # the end of the questions
-
-    def _hand_over(self, item: Pair | None) -> None:
-        """Queue a prepared pair (or the end mark); give up once the session closes."""
-        while not self._stop.is_set():
-            try:
-                self._ready.put(item, timeout=0.1)
-                return
-            except queue.Full:
-                continue
-
-    # ----------------------------------------------------------------- PairSource
-    def next_pair(self, timeout: float) -> Pair | None | Literal["wait"]:
-        """The next pair to show: None when the session is over, "wait" if none is ready yet.
-
-        Pairs an undo displaced come first; an error of the background thread is raised
-        here, once its questions run out.
-        """
-        if self.answered >= self.planned:
-            return None
-        if self._again:
-            pair = self._again.pop(0)
-            self._shown[pair.key] = pair
-            return pair
-        try:
-            pair = self._ready.get(timeout=timeout)
-        except queue.Empty:
-            return "wait"
-        if pair is None:
-            self._ready.put_nowait(None)  # stay at the end for later calls (room: just taken)
-            if self._error is not None:
-                raise self._error
-            return None
-        self._shown[pair.key] = pair
-        return pair
-
-    def answer(self, key: int, answer: str, seconds: float) -> None:
-        """Store the answer to pair ``key`` (durable when this returns), and keep it for undo."""
-        record = self._record(key, answer, seconds)
-        self._history = [*self._history[-(UNDO_DEPTH - 1):], (record, self._shown.pop(key))]
-        self.answered += 1
-
-    def undo(self) -> Pair | None:
-        """Take back the latest answer; return its pair to show again (None: nothing to undo).
-
-        Up to ``UNDO_DEPTH`` answers can be taken back; pairs shown but not yet answered
-        are asked again right after.
-        """
-        if not self._history:
-            return None
-        record, pair = self._history.pop()
-        self._take_back(record)
-        self.answered -= 1
-        self._again = list(self._shown.values()) + self._again  # the one on screen: later
-        self._shown = {pair.key: pair}
-        return pair
-
-    def progress(self) -> tuple[int, int]:
-        """``(answered, planned)``: answers kept in this session, and its target."""
-        return self.answered, self.planned
-
-    def close(self) -> None:
-        """Stop preparing questions (waiting up to 5 s for the thread); the store stays open."""
-        self._stop.set()
-        if self._worker.is_alive():
-            self._worker.join(timeout=5)
 
 
 class CompareSession(PreparedSession):
@@ -258,8 +93,11 @@ class CompareSession(PreparedSession):
             query = (overlap and self._claim(overlap=True)) or self._claim(overlap=False)
             if query is None:
                 idle_since = idle_since or time.monotonic()
-                if time.monotonic() - idle_since >= self.wait_seconds:
+                waited = time.monotonic() - idle_since
+                if waited >= self.wait_seconds:
                     return
+                self._report(f"waiting for run {self.run_id} to post pairs "
+                             f"({waited:.0f} of {self.wait_seconds:.0f} s)...")
                 self._stop.wait(POLL_SECONDS)
                 continue
             idle_since = None
@@ -309,9 +147,22 @@ class CompareSession(PreparedSession):
         pairs = [(segments[i].id, segments[j].id) for i, j in chosen]
         return bool(pairs) and bool(self.store.add_queries(pairs, strategy="uniform"))
 
-    def _record(self, key: int, answer: str, seconds: float) -> int:
+    def _stored_by_annotator(self) -> int:
+        return sum(1 for lab in self.store.labels(self.run_id)
+                   if lab.annotator == self.annotator and lab.answer != SKIP
+                   and not lab.flagged)
+
+    def _waiting(self) -> int:
+        return len(self.store.pending_queries(self.run_id))
+
+    def _self_consistency(self) -> tuple[float | None, int]:
+        mine = annotator_quality(self.store.labels(self.run_id)).get(self.annotator, {})
+        return mine.get("self_consistency"), mine.get("repeats", 0)
+
+    def _record(self, key: int, answer: str, seconds: float, *, flagged: bool = False,
+                note: str = "") -> int:
         label = self.store.add_label(key, answer, self.annotator, annotator_kind=HUMAN,
-                                     seconds=seconds)
+                                     seconds=seconds, flagged=flagged, note=note)
         self._queries[label] = key
         if key in self._served and self._served[key].strategy != "repeat":
             self._answered.append(self._served[key])
@@ -356,9 +207,16 @@ class RateSession(PreparedSession):
                 self._keys.append(segment_id)
                 yield len(self._keys) - 1, [segment_id]
 
-    def _record(self, key: int, answer: str, seconds: float) -> int:
-        rating = None if answer == "skip" else RATINGS.index(answer) + 1
-        return self.store.add_rating(self._keys[key], rating, self.annotator, seconds=seconds)
+    def _stored_by_annotator(self) -> int:
+        return sum(1 for r in self.store.ratings()
+                   if r.annotator == self.annotator and r.rating is not None
+                   and not r.flagged)
+
+    def _record(self, key: int, answer: str, seconds: float, *, flagged: bool = False,
+                note: str = "") -> int:
+        rating = None if answer == SKIP else RATINGS.index(answer) + 1
+        return self.store.add_rating(self._keys[key], rating, self.annotator, seconds=seconds,
+                                     flagged=flagged, note=note)
 
     def _take_back(self, record: int) -> None:
         self.store.delete_rating(record)

@@ -18,33 +18,12 @@ import pygame.surfarray  # noqa: E402  (loaded here, not first in a drawing thre
 
 from feedback.segments import Segment  # noqa: E402
 from feedback.text import segment_text  # noqa: E402
+from feedback.ui.layout import wrap  # noqa: E402
 
 PAGE_WIDTH = 320  # the viewer's clip width: pages are drawn at the size they are shown
 PAGE_BG, PROMPT_FG, TEXT_FG, RULE = (245, 245, 240), (90, 90, 110), (20, 20, 20), (190, 190, 190)
 PAD, FONT_SIZE = 10, 22
 _DRAWING = threading.Lock()  # SDL_ttf is not thread-safe: one page is drawn at a time
-
-
-def wrap(text: str, font: pygame.font.Font, width: int) -> list[str]:
-    """``text`` in lines no wider than ``width`` pixels (words kept whole where they fit)."""
-    lines: list[str] = []
-    for paragraph in text.split("\n"):
-        line = ""
-        for word in paragraph.split(" "):
-            candidate = f"{line} {word}" if line else word
-            if font.size(candidate)[0] <= width:
-                line = candidate
-                continue
-            if line:
-                lines.append(line)
-            line = ""
-            for char in word:  # a word wider than the page breaks between characters
-                if font.size(line + char)[0] > width and line:
-                    lines.append(line)
-                    line = ""
-                line += char
-        lines.append(line)
-    return lines
 
 
 def _printable(text: str) -> str:

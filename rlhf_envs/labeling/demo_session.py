@@ -3,8 +3,11 @@
 :class:`DemoSession` is the :class:`~feedback.ui.demo_player.DemoSource` of the player: it
 steps one of our envs with the actions the person's keys stand for, and every
 ``segment_length`` steps of one episode become a segment of source ``"demo"``, stored as
-a demonstration (committed before the next step shows). Segments never cross episodes:
-the steps of an episode that ends before a segment is full are dropped. The training
+a demonstration (committed before the next step shows). Segments never cross episodes.
+An episode that terminates (a crash, the user leaving) shows its last picture with what
+happened for a moment, and its unfinished last segment is stored padded with the
+absorbing state (:func:`feedback.segments.pad_to_length`), as the training loop's
+recorder does; one cut off by a time limit drops its unfinished steps. The training
 loop prefers demonstrations over agent segments (:mod:`feedback.training_pairs`).
 
 Controls, by domain:
@@ -25,20 +28,23 @@ import gymnasium as gym
 import numpy as np
 
 from feedback.errors import FeedbackError
-from feedback.segments import DEFAULT_SEGMENT_LENGTH
+from feedback.segments import pad_to_length
 from feedback.store import FeedbackStore
 from feedback.ui.demo_player import Scene
+from feedback.ui.pairs import Tally
 from rlhf_envs.clips import RENDER_STATE, REWARD_TERMS, TRUE_REWARD
-from rlhf_envs.registration import ENVS, env_name, make_clip_renderer
+from rlhf_envs.registration import ENVS, clip_guide, env_name, make_clip_renderer
+from rlhf_envs.registration import segment_length as default_segment_length
 from rlhf_envs.sb3.segment_recorder import steps_to_segment
 
 DEMO_DOMAINS = ("driving", "recommendation")
+END_HOLD_SECONDS = 2.0  # an episode's last picture stays this long (real time)
 _LANE_KEYS = {"left": "LANE_LEFT", "right": "LANE_RIGHT", "up": "FASTER", "down": "SLOWER"}
 
 
 def check_demo_env(env_id: str) -> None:
     """Raise a one-line FeedbackError unless a person can act in ``env_id`` with keys."""
-    if ENVS[env_name(env_id)][0] not in DEMO_DOMAINS:
+    if ENVS[env_name(env_id)].domain not in DEMO_DOMAINS:
         raise FeedbackError(f"--mode demo is for driving and recommendation envs, not "
                             f"{env_id} (its actions are continuous torques): compare or "
                             "rate its clips instead")
@@ -116,21 +122,25 @@ class DemoSession:
     """Record ``planned`` demonstration segments of ``env_id`` by ``annotator``."""
 
     def __init__(self, store: FeedbackStore, env_id: str, annotator: str, planned: int, *,
-                 segment_length: int = DEFAULT_SEGMENT_LENGTH, seed: int = 0, frame_size: int = 256,
+                 segment_length: int | None = None, seed: int = 0, frame_size: int = 256,
                  env_kwargs: dict | None = None) -> None:
         check_demo_env(env_id)
         name = env_name(env_id)
         self.store, self.env_id, self.annotator = store, env_id, annotator
         self.planned, self.recorded = planned, 0
-        self.segment_length = segment_length
+        self.segment_length = segment_length or default_segment_length(env_id)
         self.env = gym.make(env_id, warn_without_model=False, **(env_kwargs or {}))
-        domain = ENVS[name][0]
+        domain = ENVS[name].domain
         self.controller = (DrivingControls if domain == "driving" else SlateControls)(self.env)
         self.controls, self.step_seconds = self.controller.controls, self.controller.step_seconds
-        self._renderer = make_clip_renderer(env_id, frame_size, frame_size)
+        guide = clip_guide(env_id)
+        self._ended_as = guide.ended
+        self._renderer = make_clip_renderer(env_id, frame_size,
+                                            max(32, round(frame_size / guide.aspect)))
         # Episodes seeded by what the store holds: a session started again sees new ones.
         self._rng = np.random.default_rng([seed, len(store.segment_ids())])
-        self._episode, self._steps, self._note = -1, [], ""
+        self._episode, self._steps, self._note, self._over = -1, [], "", False
+        self._before = sum(d.annotator == annotator for d in store.demonstrations())
 
     def _reset(self) -> None:
         self._episode += 1
@@ -147,9 +157,15 @@ class DemoSession:
 
         A key that does not complete an action (a slate still being picked) only redraws
         the scene. Every ``segment_length`` steps of one episode are stored as a
-        demonstration before this returns; when an episode ends, its steps short of a
-        segment are dropped and a new episode starts.
+        demonstration before this returns. When an episode terminates, its unfinished
+        segment is stored padded, and its last picture is shown with what happened (held
+        ``END_HOLD_SECONDS``); the next call starts a new episode. An episode cut off by
+        its time limit drops its unfinished steps.
         """
+        if self._over:  # the end was shown: a new episode
+            self._over = False
+            self._reset()
+            return self._scene()
         action = self.controller.action(key, self._obs)
         if action is None:
             return self._scene()
@@ -157,9 +173,12 @@ class DemoSession:
         self._steps.append((self._obs, action, obs, info[TRUE_REWARD],
                             info.get(REWARD_TERMS, {}), info[RENDER_STATE]))
         self._obs, self._state, self._note = obs, info[RENDER_STATE], ""
-        if len(self._steps) == self.segment_length:
-            self.store.add_demonstration(steps_to_segment(
-                self._steps, self.env_id, "demo", self._episode, self._start), self.annotator)
+        if len(self._steps) == self.segment_length or (terminated and self._steps):
+            segment = steps_to_segment(self._steps, self.env_id, "demo", self._episode,
+                                       self._start)
+            if terminated:
+                segment = pad_to_length(segment, self.segment_length)
+            self.store.add_demonstration(segment, self.annotator)
             self.recorded += 1
             self._start += self.segment_length
             self._steps = []
@@ -167,11 +186,12 @@ class DemoSession:
                 return None
         if terminated or truncated:
             if self._steps:
-                self._note = (f"The episode ended: its last {len(self._steps)} steps were "
-                              "too few for a demonstration and are dropped.")
-            note = self._note
-            self._reset()
-            self._note = note or "The episode ended; a new one starts."
+                self._note = (f"The episode ran out of time: its last {len(self._steps)} "
+                              "steps were too few for a demonstration and are dropped.")
+            self._over = True
+            ended = self._ended_as if terminated else "episode over: time is up"
+            return Scene(**{**vars(self._scene()), "banner": ended,
+                            "hold": END_HOLD_SECONDS if self.step_seconds else 0.0})
         return self._scene()
 
     def _scene(self) -> Scene:
@@ -183,6 +203,10 @@ class DemoSession:
     def progress(self) -> tuple[int, int]:
         """``(demonstrations recorded, planned)``."""
         return self.recorded, self.planned
+
+    def tally(self, final: bool = False) -> Tally:
+        """Demonstrations recorded, planned, and this annotator's in the store."""
+        return Tally(self.recorded, planned=self.planned, in_store=self._before + self.recorded)
 
     def close(self) -> None:
         """Free the renderer and close the env (the store stays open)."""
