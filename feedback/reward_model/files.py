@@ -14,6 +14,7 @@ from pathlib import Path
 
 import torch
 from safetensors.torch import load as load_safetensors
+from safetensors.torch import save as save_safetensors
 
 from feedback.errors import ModelCardError
 from feedback.files import check_format, write_bytes
@@ -80,3 +81,31 @@ def check_card_fits(
             problem = describe_mismatch(name, card[name.replace(" ", "_")], space_to_json(space))
             if problem:
                 raise ModelCardError(f"{where}: {problem}")
+
+
+def weight_bytes(model) -> bytes:
+    """A :class:`~feedback.reward_model.RewardModel`'s tensors as safetensors bytes."""
+    tensors = {f"weight.{k}": w.detach() for k, w in enumerate(model.layer_weights)}
+    tensors |= {f"bias.{k}": b.detach() for k, b in enumerate(model.layer_biases)}
+    tensors |= {"feature_mean": model.feature_mean, "feature_std": model.feature_std,
+                "absorbing": model.absorbing.detach()}
+    return save_safetensors({k: v.cpu().contiguous() for k, v in tensors.items()})
+
+
+def restore_weights(model, tensors: dict[str, torch.Tensor], card: dict, where: str) -> None:
+    """Put saved tensors and the card's fitted state into a freshly made model."""
+    try:
+        with torch.no_grad():
+            for k, (w, b) in enumerate(zip(model.layer_weights, model.layer_biases)):
+                w.copy_(tensors[f"weight.{k}"])
+                b.copy_(tensors[f"bias.{k}"])
+            model.feature_mean = tensors["feature_mean"].to(model.device)
+            model.feature_std = tensors["feature_std"].to(model.device)
+            if "absorbing" in tensors:  # models saved before episode ends were learned: 0
+                model.absorbing.copy_(tensors["absorbing"])
+    except (KeyError, RuntimeError) as err:
+        raise ModelCardError(f"{where}: weights do not match its card ({err})") from None
+    model.output_mean, model.output_std = card["output_mean"], card["output_std"]
+    model.anchored = bool(card.get("anchored", False))
+    model.label_count, model.labels_hash = card["label_count"], card["labels_hash"]
+    model.metrics = card["metrics"]

@@ -27,12 +27,11 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
-import safetensors.torch
 import torch
 from gymnasium import spaces
 
 from feedback.answers import ANSWERS, EQUAL, LEFT, RIGHT, SKIP
-from feedback.errors import FeedbackError, ModelCardError, check_count
+from feedback.errors import FeedbackError, check_count
 from feedback.reward_model.evaluation import agreement, heldout_mask, labels_hash
 from feedback.reward_model.features import FeatureSpec, space_from_json, space_to_json
 from feedback.reward_model.files import (
@@ -40,6 +39,8 @@ from feedback.reward_model.files import (
     FORMAT_VERSION,
     check_card_fits,
     read_model,
+    restore_weights,
+    weight_bytes,
     write_model,
 )
 from feedback.reward_model.folded import FoldedEnsemble
@@ -387,15 +388,7 @@ class RewardModel:
 
     def save(self, directory: str | os.PathLike) -> Path:
         """Write ``weights.safetensors`` and ``card.json`` into ``directory``."""
-        tensors = {f"weight.{k}": w.detach() for k, w in enumerate(self.layer_weights)}
-        tensors |= {f"bias.{k}": b.detach() for k, b in enumerate(self.layer_biases)}
-        tensors |= {"feature_mean": self.feature_mean, "feature_std": self.feature_std,
-                    "absorbing": self.absorbing.detach()}
-        return write_model(
-            directory,
-            self.card(),
-            safetensors.torch.save({k: v.cpu().contiguous() for k, v in tensors.items()}),
-        )
+        return write_model(directory, self.card(), weight_bytes(self))
 
     @classmethod
     def load(
@@ -420,22 +413,6 @@ class RewardModel:
             view=card.get("view"),  # cards from before views: all of use_next_obs's inputs
             device=device,
         )
-        try:
-            with torch.no_grad():
-                for k, (w, b) in enumerate(zip(model.layer_weights, model.layer_biases)):
-                    w.copy_(tensors[f"weight.{k}"])
-                    b.copy_(tensors[f"bias.{k}"])
-                model.feature_mean = tensors["feature_mean"].to(model.device)
-                model.feature_std = tensors["feature_std"].to(model.device)
-                if "absorbing" in tensors:  # models saved before episode ends were learned: 0
-                    model.absorbing.copy_(tensors["absorbing"])
-        except (KeyError, RuntimeError) as err:
-            raise ModelCardError(
-                f"reward model {directory}: weights do not match its card ({err})"
-            ) from None
-        model.output_mean, model.output_std = card["output_mean"], card["output_std"]
-        model.anchored = bool(card.get("anchored", False))
-        model.label_count, model.labels_hash = card["label_count"], card["labels_hash"]
-        model.metrics = card["metrics"]
+        restore_weights(model, tensors, card, f"reward model {directory}")
         model._refresh_numpy()
         return model

@@ -7,15 +7,9 @@ looping GIFs (``ipywidgets.Image``, encoded with imageio); buttons answer (A bet
 better, equal, skip), undo, flag a broken pair and keep a one-line note. ipywidgets has
 no keyboard events of its own, so there are no answer keys; Enter in the note box keeps
 the note. Needs the ``notebook`` extra (``pip install 'rlhf-envs[notebook]'``); importing
-this module imports neither ipywidgets nor pygame::
-
-    from feedback.ui.notebook import NotebookLabeler
-    from feedback.ui.sessions import CompareSession
-    from rlhf_envs.labeling import clip_renderer
-    from rlhf_envs.registration import clip_guide
-
-    session = CompareSession(store, env_id, "ana", 20, make_renderer=clip_renderer(env_id))
-    NotebookLabeler(session, annotator="ana", guide=clip_guide(env_id)).show()
+this module imports neither ipywidgets nor pygame. The README's "In a notebook" example
+builds a session with an env's clip renderer and guide (from ``rlhf_envs``, the layer
+above, which hands them in).
 """
 
 from __future__ import annotations
