@@ -46,7 +46,7 @@ PER_ENV: dict[str, dict[str, dict]] = {
         "loop": {"n_envs": 2, "iterations": 4, "eval_episodes": 20},
         # gamma 0.95, not highway-env's 0.8: an episode is 30 steps and a crash ends it,
         # and at 0.8 even the true reward's discounted return barely tells a policy that
-        # survives from one that crashes (3.60 against 3.28, random 3.43), so a learned
+        # survives from one that crashes (3.60 against 3.28, random 3.46), so a learned
         # reward's small error flips it; at 0.95 they are 11.2 against 6.2, and the
         # learned reward agrees (62 against 42). See BENCHMARKS.md "Highway".
         "ppo": {"n_steps": 128, "batch_size": 64, "gamma": 0.95},

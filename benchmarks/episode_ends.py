@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import json
 import sqlite3
+from dataclasses import dataclass
 from pathlib import Path
 
 import gymnasium as gym
@@ -44,6 +45,39 @@ from rlhf_envs.sb3.checkpoint import load_policy
 LAST_STEPS = 10  # the steps before an episode's end that are averaged
 
 
+@dataclass
+class Episode:
+    """One played episode: its transitions, true rewards and whether it terminated."""
+
+    obs: np.ndarray
+    acts: np.ndarray
+    next_obs: np.ndarray
+    true_rewards: np.ndarray
+    terminated: bool
+
+    def learned_rewards(self, model: RewardModel) -> np.ndarray:
+        """``model``'s reward of each step."""
+        return model.predict(self.obs, self.acts, self.next_obs if model.use_next_obs else None)
+
+
+def play(env: gym.Env, policy, seed: int) -> Episode:
+    """One episode of ``policy`` (deterministic; None: random actions) from ``seed``."""
+    obs, _ = env.reset(seed=seed)
+    env.action_space.seed(seed)
+    observations, actions, nexts, rewards, done = [], [], [], [], False
+    while not done:
+        action = (policy.predict(obs, deterministic=True)[0] if policy is not None
+                  else env.action_space.sample())
+        next_obs, _, terminated, truncated, info = env.step(action)
+        observations.append(obs)
+        actions.append(action)
+        nexts.append(next_obs)
+        rewards.append(info["true_reward"])
+        obs, done = next_obs, terminated or truncated
+    return Episode(np.array(observations), np.array(actions), np.array(nexts),
+                   np.array(rewards), bool(terminated))
+
+
 def analyse_run(run: Path, episodes: int, seed: int = 30_000) -> dict:
     """The figures above for one run directory."""
     metrics_file = run / "metrics.json"
@@ -53,22 +87,13 @@ def analyse_run(run: Path, episodes: int, seed: int = 30_000) -> dict:
     model = RewardModel.load(run / "reward_model", env_id=env_id)
     rows, steps_below = [], []
     for k in range(episodes):
-        obs, _ = env.reset(seed=seed + k)
-        observations, actions, nexts, true_return, done = [], [], [], 0.0, False
-        while not done:
-            action, _ = policy.predict(obs, deterministic=True)
-            next_obs, _, terminated, truncated, info = env.step(action)
-            observations.append(obs)
-            actions.append(action)
-            nexts.append(next_obs)
-            true_return += info["true_reward"]
-            obs, done = next_obs, terminated or truncated
-        learned = model.predict(np.array(observations), np.array(actions),
-                                np.array(nexts) if model.use_next_obs else None)
+        episode = play(env, policy, seed + k)
+        learned = episode.learned_rewards(model)
         level = model.absorbing_reward() if model.anchored else 0.0
         steps_below.append(learned < level)
-        rows.append({"length": len(actions), "terminated": bool(terminated),
-                     "true_return": true_return, "learned_return": float(learned.sum()),
+        rows.append({"length": len(learned), "terminated": episode.terminated,
+                     "true_return": float(episode.true_rewards.sum()),
+                     "learned_return": float(learned.sum()),
                      "learned_reward_mean": float(learned.mean()),
                      "learned_reward_last_steps": float(learned[-LAST_STEPS:].mean())})
     env.close()
