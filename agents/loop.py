@@ -40,7 +40,7 @@ from agents.config import (
 )
 from agents.envs import evaluate, make_reward_env
 from agents.hyperparams import Settings
-from agents.monitoring import IterationRecord, correlation, reward_hacking
+from agents.monitoring import IterationRecord, correlation, oracle_agreement, reward_hacking
 from agents.reward_learning import RewardLearning, TrueRewardBaseline, label_targets
 from agents.run_dir import checkpoint_dir, prepare_out, save_checkpoint, write_outputs
 from feedback.errors import FeedbackError
@@ -173,6 +173,8 @@ def record_iteration(state: LoopState, iteration: int, labels: int, agent: BaseA
         heldout_agreement=report.heldout_agreement if report is not None else None,
         return_correlation=None if learned_segment is None
         else correlation(learned_segment, true_segment),
+        oracle_agreement=None if learned_segment is None
+        else oracle_agreement(learned_segment, true_segment),
         true_return_mean=float(np.mean(episodes)) if episodes else None,
         true_segment_return_mean=float(true_segment.mean()) if len(true_segment) else None,
         learned_return_mean=None if learned_segment is None else float(learned_segment.mean()),

@@ -21,6 +21,7 @@ class IterationRecord:
     labels: int
     heldout_agreement: float | None  # of the reward model, on labels it never trained on
     return_correlation: float | None  # Pearson r of learned and true segment returns
+    oracle_agreement: float | None  # with the true return's order, on fresh unlabelled pairs
     true_return_mean: float | None  # of the agent's recent episodes
     true_segment_return_mean: float | None
     learned_return_mean: float | None
@@ -31,6 +32,22 @@ def correlation(a: np.ndarray, b: np.ndarray) -> float | None:
     if len(a) < 3 or np.std(a) < 1e-12 or np.std(b) < 1e-12:
         return None
     return float(np.corrcoef(a, b)[0, 1])
+
+
+def oracle_agreement(learned: np.ndarray, true: np.ndarray) -> float | None:
+    """Share of pairs of fresh segments the learned returns order as the true returns do.
+
+    Consecutive segments are paired (0-1, 2-3, ...); pairs whose true returns tie are left
+    out. Unlike held-out agreement with the teacher, this measures the reward model
+    against the task itself, whichever teacher (mistaken, myopic, ...) it learned from.
+    """
+    pairs = len(learned) // 2
+    left, right = slice(0, 2 * pairs, 2), slice(1, 2 * pairs, 2)
+    differs = np.abs(true[left] - true[right]) > 1e-9
+    if not differs.any():
+        return None
+    agree = (learned[left] > learned[right]) == (true[left] > true[right])
+    return float(agree[differs].mean())
 
 
 def reward_hacking(history: list[dict]) -> bool:

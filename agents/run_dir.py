@@ -99,6 +99,9 @@ def write_outputs(config: RunConfig, out: Path, state: LoopState, model: RewardM
         "learned_return_mean": learned_mean,
         "reward_agreement_heldout": (model.metrics.get("heldout_agreement")
                                      if model is not None else None),
+        # the last iteration's, on the agent's fresh segments (see agents.monitoring)
+        "reward_agreement_oracle": (state.history[-1].get("oracle_agreement")
+                                    if state.history else None),
         "wall_seconds": round(state.wall_seconds, 1),
         "reward_hacking_alerts": len(state.alerts),
     }

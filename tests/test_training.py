@@ -85,6 +85,7 @@ def test_sac_runs_end_to_end_and_relabels_its_replay_buffer(tmp_path):
                             iterations=2, n_envs=2, out=out, progress=False))
     assert metrics["labels_used"] == 30 and metrics["algo"] == "sac"
     assert metrics["timesteps"] == 1_200  # SAC learns step by step: exactly as asked
+    assert 0 <= metrics["reward_agreement_oracle"] <= 1  # on the agent's fresh segments
     for name in ("metrics.json", "report.md", "policy.zip", "feedback.db", "rollout.mp4",
                  "reward_model/card.json", "returns.png"):
         assert (out / name).exists(), name
@@ -156,6 +157,15 @@ def test_reward_hacking_is_learned_up_true_down_over_two_iterations():
     assert not reward_hacking(history([1, 2, 3], [5, 4, 4]))  # true did not keep falling
     assert not reward_hacking(history([2, 3], [4, 3]))  # too short to tell
     assert not reward_hacking(history([1, None, 3], [5, 4, 3]))
+
+
+def test_oracle_agreement_orders_fresh_pairs_by_true_return_and_skips_ties():
+    from agents.monitoring import oracle_agreement
+
+    true = np.array([1.0, 2.0, 5.0, 3.0, 4.0, 4.0, 7.0])  # pairs (1,2) (5,3) (4,4); 7 unpaired
+    assert oracle_agreement(np.array([0.1, 0.2, 0.9, 0.3, 0.0, 1.0, 0.0]), true) == 1.0
+    assert oracle_agreement(np.array([0.3, 0.2, 0.9, 0.3, 0.0, 1.0, 0.0]), true) == 0.5
+    assert oracle_agreement(np.array([0.0, 1.0]), np.array([2.0, 2.0])) is None
 
 
 def test_a_crash_in_mid_swap_resumes_from_the_complete_checkpoint(tmp_path):
