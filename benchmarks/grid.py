@@ -54,6 +54,7 @@ class Cell:
     timesteps: int
     iterations: int | None = None
     n_envs: int | None = None
+    query_strategy: str | None = None  # None: agents.train's default
 
     @property
     def name(self) -> str:
@@ -61,12 +62,14 @@ class Cell:
         feedback = (TRUE_REWARD if self.teacher == TRUE_REWARD
                     else self.teacher.replace(":", "-") if self.teacher.startswith(TERM)
                     else f"{self.teacher}-{self.labels}")
+        if self.query_strategy is not None and self.teacher != TRUE_REWARD:
+            feedback += f"-{self.query_strategy}"
         return f"{self.env}_{self.algo}_{feedback}_seed{self.seed}"
 
     def baseline(self) -> Cell:
         """The true-reward cell this cell is scored against."""
         return Cell(self.env, self.algo, TRUE_REWARD, 0, self.seed, self.timesteps,
-                    self.iterations, self.n_envs)
+                    self.iterations, self.n_envs)  # no query strategy: it asks nothing
 
     def command(self, out: Path) -> list[str]:
         """The ``agents.train`` command of this cell; ``--resume`` if it has a checkpoint."""
@@ -79,7 +82,10 @@ class Cell:
             argv += ["--true-reward", "--reward-term", self.teacher.removeprefix(TERM)]
         else:
             argv += ["--teacher", self.teacher, "--labels", str(self.labels)]
-        for flag, value in (("--iterations", self.iterations), ("--n-envs", self.n_envs)):
+        options = (("--iterations", self.iterations), ("--n-envs", self.n_envs),
+                   ("--query-strategy", None if self.teacher == TRUE_REWARD
+                    else self.query_strategy))
+        for flag, value in options:
             if value is not None:
                 argv += [flag, str(value)]
         if (out / "checkpoint" / "state.json").is_file():
@@ -89,16 +95,19 @@ class Cell:
 
 def grid_cells(envs: list[str], algos: list[str], teachers: list[str], labels: list[int],
                seeds: int, timesteps: int, iterations: int | None = None,
-               n_envs: int | None = None) -> list[Cell]:
+               n_envs: int | None = None,
+               query_strategies: list[str | None] | None = None) -> list[Cell]:
     """Every cell of a grid, baselines first (their results score the others).
 
-    A ``term:NAME`` teacher is one cell per env, algorithm and seed (it asks no labels).
+    A ``term:NAME`` teacher is one cell per env, algorithm and seed (it asks no labels,
+    so it has no query strategy either).
     """
+    strategies = query_strategies or [None]
     learned = list(dict.fromkeys(
         Cell(env, algo, teacher, 0 if teacher.startswith(TERM) else budget, seed, timesteps,
-             iterations, n_envs)
+             iterations, n_envs, None if teacher.startswith(TERM) else strategy)
         for env in envs for algo in algos for teacher in teachers
-        for budget in labels for seed in range(seeds)))
+        for budget in labels for strategy in strategies for seed in range(seeds)))
     baselines = list(dict.fromkeys(cell.baseline() for cell in learned))
     return baselines + learned
 
@@ -143,7 +152,9 @@ def summary(cells: list[Cell], done: dict[str, dict]) -> list[str]:
     for cell in cells:
         if cell.teacher != TRUE_REWARD and cell.name in done:
             score = normalized(done[cell.name], done.get(cell.baseline().name))
-            key = (cell.env, cell.algo, cell.teacher, cell.labels)
+            teacher = (cell.teacher if cell.query_strategy is None
+                       else f"{cell.teacher} ({cell.query_strategy})")
+            key = (cell.env, cell.algo, teacher, cell.labels)
             groups.setdefault(key, []).append(score)
     rows.append("| env | algo | teacher | labels | seeds | normalised score (mean) | min | max |")
     rows.append("|---|---|---|---|---|---|---|---|")
@@ -248,6 +259,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--labels", nargs="+", type=int, default=[200], help="label budgets")
     p.add_argument("--seeds", type=int, default=5, help="seeds 0..N-1 (default 5)")
     p.add_argument("--timesteps", type=int, default=98_304, help="agent steps per run")
+    p.add_argument("--query-strategies", nargs="+", default=None,
+                   help="how later pairs are chosen (uniform, disagreement, entropy); "
+                        "default: agents.train's")
     p.add_argument("--iterations", type=int, default=None, help="refits per run")
     p.add_argument("--n-envs", type=int, default=None, help="parallel envs per run")
     p.add_argument("--workers", type=int, default=os.cpu_count() or 1,
@@ -273,7 +287,7 @@ def main(argv: list[str] | None = None) -> int:
         for key, value in QUICK.items():
             setattr(args, key, value)
     cells = grid_cells(args.envs, args.algos, args.teachers, args.labels, args.seeds,
-                       args.timesteps, args.iterations, args.n_envs)
+                       args.timesteps, args.iterations, args.n_envs, args.query_strategies)
     results = args.results / args.name
     done, errors = run_grid(cells, args.runs / args.name, results, max(1, args.workers),
                             progress=not args.no_progress, ray_address=args.ray)

@@ -28,6 +28,21 @@ def test_a_reward_term_cell_is_one_per_seed_and_trains_on_that_term(tmp_path):
     assert "--labels" not in argv and terms[0].baseline().teacher == TRUE_REWARD
 
 
+def test_query_strategies_are_cells_of_their_own_but_share_the_baseline(tmp_path):
+    cells = grid_cells(["Reacher-v0"], ["ppo"], ["oracle", "term:clicks"], [100], 1, 4096,
+                       query_strategies=["uniform", "entropy"])
+    names = [c.name for c in cells]
+    assert names == ["Reacher-v0_ppo_true_reward_seed0", "Reacher-v0_ppo_oracle-100-uniform_seed0",
+                     "Reacher-v0_ppo_oracle-100-entropy_seed0", "Reacher-v0_ppo_term-clicks_seed0"]
+    argv = cells[2].command(tmp_path)
+    assert argv[argv.index("--query-strategy") + 1] == "entropy"
+    assert "--query-strategy" not in cells[0].command(tmp_path)
+    assert cells[1].baseline() == cells[2].baseline() == cells[0]
+    # without strategies, names (and so committed results) are what they were
+    assert Cell("Reacher-v0", "ppo", "oracle", 100, 0, 4096).name == \
+        "Reacher-v0_ppo_oracle-100_seed0"
+
+
 def test_a_cell_resumes_from_its_checkpoint(tmp_path):
     cell = Cell("Reacher-v0", "ppo", "oracle", 200, 3, 4096, iterations=2, n_envs=2)
     argv = cell.command(tmp_path)
