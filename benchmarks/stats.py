@@ -1,0 +1,60 @@
+"""Aggregate scores over seeds as rliable does: interquartile mean, stratified bootstrap.
+
+Agarwal et al. 2021 ("Deep RL at the edge of the statistical precipice"): report the
+interquartile mean (IQM: the mean of the middle 50% of runs) with a 95% percentile
+confidence interval from a stratified bootstrap, where each task's runs are resampled
+with replacement on their own and the statistic is taken over all tasks' runs together.
+
+This is our own few lines, not rliable: rliable 1.2.0 installs beside numpy 2, but its
+dependency arch (pinned below 8.0) fails to import beside pandas 3 (``deprecate_kwarg()
+missing 1 required positional argument``), and pandas 3 is what this project's other
+dependencies bring. ``tests/test_stats.py`` checks the figures against rliable's, computed
+once in a side environment with pandas 2.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+
+import numpy as np
+
+REPS = 2_000  # bootstrap resamples (rliable's examples use 2,000 to 50,000)
+
+
+def iqm(scores: np.ndarray | Sequence[float]) -> float:
+    """The interquartile mean: the mean once a quarter of the runs is cut from each end.
+
+    As rliable's ``aggregate_iqm`` (``scipy.stats.trim_mean(scores, 0.25)``): ``n // 4``
+    runs are cut from each end, so 5 runs give the mean of the middle 3, and 1 to 3 runs
+    their plain mean.
+    """
+    x = np.sort(np.asarray(scores, dtype=np.float64).ravel())
+    if not len(x):
+        raise ValueError("iqm of no scores")
+    cut = len(x) // 4
+    return float(x[cut : len(x) - cut].mean())
+
+
+def stratified_bootstrap(scores: Mapping[str, Sequence[float]],
+                         statistic: Callable[[np.ndarray], float] = iqm, *,
+                         reps: int = REPS, level: float = 0.95,
+                         seed: int = 0) -> tuple[float, float, float]:
+    """``(point, low, high)``: ``statistic`` over all tasks' runs and its percentile CI.
+
+    :param scores: each task's (e.g. each env's) run scores; tasks may differ in runs
+    :param statistic: of a flat array of scores (default :func:`iqm`)
+    :param reps: bootstrap resamples
+    :param level: the interval's coverage
+    :param seed: the resampling's seed, so a table is reproducible
+    """
+    tasks = [np.asarray(v, dtype=np.float64).ravel() for v in scores.values()]
+    if not tasks or any(not len(t) for t in tasks):
+        raise ValueError("every task needs at least one score")
+    rng = np.random.default_rng(seed)
+    point = statistic(np.concatenate(tasks))
+    draws = np.empty(reps)
+    for k in range(reps):
+        draws[k] = statistic(np.concatenate([t[rng.integers(0, len(t), len(t))] for t in tasks]))
+    tail = (1 - level) / 2 * 100
+    low, high = np.percentile(draws, [tail, 100 - tail])
+    return point, float(low), float(high)
