@@ -1,0 +1,300 @@
+"""Label efficiency: normalised score against label budget, per domain, IQM and 95% CI.
+
+    python -m benchmarks.label_efficiency [--domains HalfCheetah-v0 ...] [--seeds 5]
+        [--workers N] [--report-only] [--quick]
+
+Each domain is a resumable grid (``benchmarks.grid``): for every seed, a true-reward
+agent and one learned-reward agent per budget (oracle teacher), same algorithm,
+hyper-parameters (``agents/hyperparams.py``), steps and seed. Score: (learned - random) /
+(true - random), true returns throughout, aggregated over seeds as the interquartile mean
+with a 95% stratified-bootstrap interval (``benchmarks.stats``). Beside it, per budget:
+held-out agreement with the teacher, agreement with the oracle on the agent's fresh
+segments, and the loop's cost (each learned-reward cell's wall time over its true-reward
+cell's). Highway adds the crash rate and the speed term, SlateRec the watch time of an
+agent trained on clicks (its hand-written proxy).
+
+Run the same command again to finish a grid in later sittings: finished cells' results
+are committed under ``benchmarks/results/grid/label_efficiency-DOMAIN/``.
+``--report-only`` runs nothing and sums up what is there. Writes
+``benchmarks/results/label_efficiency.json``, ``label_efficiency.png`` (score against
+labels with the intervals as bands) and ``label_efficiency_curves.png`` (both agents'
+true return over training, so a reader sees whether they converged).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from benchmarks.common import RESULTS, machine
+from benchmarks.grid import ROOT as PROJECT
+from benchmarks.grid import (
+    TERM,
+    TRUE_REWARD,
+    Cell,
+    grid_cells,
+    load_results,
+    normalized,
+    run_grid,
+)
+from benchmarks.stats import iqm, stratified_bootstrap
+from feedback.files import write_json
+
+
+@dataclass(frozen=True)
+class Domain:
+    """One env and algorithm's grid: budgets, steps, and the cells beside the learned ones.
+
+    :param env: our env name
+    :param algo: ``ppo`` or ``sac``
+    :param budgets: label budgets, one learned-reward cell per budget and seed
+    :param timesteps: agent steps per run (rl-zoo3's budget where it is affordable here)
+    :param teachers: synthetic teachers (one cell per budget each), or ``term:NAME``
+    :param query_strategies: None for agents.train's default
+    :param iterations: refits per run (None: the env's default)
+    :param n_envs: parallel envs per run (None: the env's default)
+    """
+
+    env: str
+    algo: str
+    budgets: tuple[int, ...]
+    timesteps: int
+    teachers: tuple[str, ...] = ("oracle",)
+    query_strategies: tuple[str | None, ...] | None = None  # None in it: the default
+    iterations: int | None = None
+    n_envs: int | None = None
+    name: str = field(default="")
+
+    @property
+    def grid(self) -> str:
+        """The grid's name: its results folder under ``benchmarks/results/grid``.
+
+        Named by env, algorithm and steps, not by script: a cell of the same config is the
+        same run, so label_efficiency, teachers and queries share their baselines (and the
+        oracle cells they have in common).
+        """
+        return self.name or f"{self.env}-{self.algo}-{self.timesteps}"
+
+    def cells(self, seeds: int) -> list[Cell]:
+        """The grid's cells, baselines first."""
+        return grid_cells([self.env], [self.algo], list(self.teachers), list(self.budgets),
+                          seeds, self.timesteps, self.iterations, self.n_envs,
+                          list(self.query_strategies) if self.query_strategies else None)
+
+
+# 1M PPO steps, rl-zoo3's budget for these envs, is about a quarter of an hour per run on
+# one core here; 1,001,472 is a whole number of rollouts for 1 x 512 and 4 x 512 steps.
+MUJOCO_STEPS = 1_001_472
+DOMAINS = {d.name or f"{d.env}-{d.algo}": d for d in (
+    Domain("HalfCheetah-v0", "ppo", (100, 350, 700, 1400), MUJOCO_STEPS),
+    Domain("Hopper-v0", "ppo", (100, 350, 700, 1400), MUJOCO_STEPS),
+    Domain("Walker2d-v0", "ppo", (100, 350, 700, 1400), MUJOCO_STEPS),
+    # SAC steps one env at a time with a gradient step each: about 60 steps/s here, so
+    # 100k steps are about half an hour.
+    Domain("HalfCheetah-v0", "sac", (700,), 100_000),
+    # highway-env steps at about 70/s: 15,360 steps are about 4 minutes of driving a run.
+    Domain("Highway-v0", "ppo", (50, 100, 200), 15_360),
+    Domain("SlateRec-v0", "ppo", (100, 350, 700), 200_704, teachers=("oracle", "term:clicks")),
+)}
+QUICK = Domain("Reacher-v0", "ppo", (10, 20), 2_048, iterations=2, n_envs=2, name="quick")
+QUICK_SEEDS = 2
+
+
+def by_labels(cell: Cell) -> int:
+    """Cells grouped by label budget (the default)."""
+    return cell.labels
+
+
+def score_rows(cells: list[Cell], done: dict[str, dict], group=by_labels,
+               reps: int = 2_000) -> list[dict]:
+    """Per group of learned-reward cells (default: per budget), over seeds: IQM score, CI,
+    agreement, loop cost and the domain's own figures. Cells not done yet are left out."""
+    groups: dict[object, list[tuple[dict, dict]]] = {}
+    for cell in cells:
+        baseline = done.get(cell.baseline().name)
+        if cell.teacher == TRUE_REWARD or cell.name not in done or baseline is None:
+            continue
+        groups.setdefault((cell.teacher, group(cell)), []).append((done[cell.name], baseline))
+    rows = []
+    for (teacher, key), found in groups.items():
+        metrics = [r["metrics"] for r, _ in found]
+        base = [b["metrics"] for _, b in found]
+        row = {"teacher": teacher, "group": key, "seeds": len(found),
+               "labels_used": statistics.mean(m["labels_used"] for m in metrics),
+               "learned_return": statistics.mean(m["true_return_mean"] for m in metrics),
+               "true_return": statistics.mean(m["true_return_mean"] for m in base),
+               "random_return": statistics.mean(m["random_return_mean"] for m in metrics),
+               "heldout_agreement": _mean(m.get("reward_agreement_heldout") for m in metrics),
+               "oracle_agreement": _mean(m.get("reward_agreement_oracle") for m in metrics),
+               "loop_cost": iqm([m["wall_seconds"] / b["wall_seconds"]
+                                 for m, b in zip(metrics, base)]),
+               "terminated_share": _mean(m.get("terminated_share") for m in metrics),
+               "true_terminated_share": _mean(b.get("terminated_share") for b in base),
+               "speed_term": _mean(_per_step(m, "high_speed_reward") for m in metrics),
+               "true_speed_term": _mean(_per_step(b, "high_speed_reward") for b in base)}
+        if not teacher.startswith(TERM):
+            scores = [normalized(r, b) for r, b in found]
+            if None not in scores:
+                point, low, high = stratified_bootstrap({"seeds": scores}, reps=reps)
+                row.update(score_iqm=point, score_low=low, score_high=high, scores=scores)
+        rows.append(row)
+    return rows
+
+
+def _mean(values) -> float | None:
+    known = [v for v in values if v is not None]
+    return statistics.mean(known) if known else None
+
+
+def _per_step(metrics: dict, term: str) -> float | None:
+    """A reward term's mean per step of the evaluation episodes (None without it)."""
+    total = metrics.get("reward_terms_mean", {}).get(term)
+    length = metrics.get("episode_length_mean")
+    return None if total is None or not length else total / length
+
+
+def table(domain: str, rows: list[dict], timesteps: int, column: str = "labels") -> list[str]:
+    """A domain's Markdown table, one line per group (and per proxy-trained agent)."""
+    lines = [f"**{domain}**, {timesteps:,} steps per run:", "",
+             f"| feedback | {column} | seeds | IQM score [95% CI] | "
+             "learned / true / random return | agreement: teacher, oracle | loop cost | "
+             "ended (true agent) | speed term |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for r in sorted(rows, key=lambda r: (r["teacher"].startswith(TERM), str(r["group"]))):
+        score = (f"{r['score_iqm']:.2f} [{r['score_low']:.2f}, {r['score_high']:.2f}]"
+                 if "score_iqm" in r else "")
+        agree = " / ".join("n/a" if r[k] is None else f"{r[k]:.2f}"
+                           for k in ("heldout_agreement", "oracle_agreement"))
+        ended = ("" if r["terminated_share"] is None else
+                 f"{r['terminated_share']:.0%} ({r['true_terminated_share']:.0%})")
+        speed = ("" if r["speed_term"] is None else
+                 f"{r['speed_term']:.2f} ({r['true_speed_term']:.2f})")
+        lines.append(f"| {r['teacher']} | {r['group']} | {r['seeds']} | {score} | "
+                     f"{r['learned_return']:.1f} / {r['true_return']:.1f} / "
+                     f"{r['random_return']:.1f} | {agree} | {r['loop_cost']:.2f}x | {ended} | "
+                     f"{speed} |")
+    return lines
+
+
+def curves(cells: list[Cell], done: dict[str, dict]) -> dict[str, list[tuple[int, float]]]:
+    """Mean true return of the agents' recent episodes per iteration, per feedback."""
+    by: dict[str, dict[int, list[float]]] = {}
+    for cell in cells:
+        if cell.name not in done:
+            continue
+        label = cell.teacher if cell.teacher in (TRUE_REWARD,) or cell.teacher.startswith(
+            TERM) else f"{cell.teacher} {cell.labels}"
+        for h in done[cell.name]["history"]:
+            if h.get("true_return_mean") is not None:
+                by.setdefault(label, {}).setdefault(h["timesteps"], []).append(
+                    h["true_return_mean"])
+    return {k: sorted((t, statistics.mean(v)) for t, v in points.items())
+            for k, points in by.items()}
+
+
+def plot(report: dict, out: Path) -> list[Path]:
+    """Score against labels (bands: the 95% CIs) and learning curves, one panel a domain."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = list(report["domains"])
+    written = []
+    for suffix, draw in (("", _draw_scores), ("_curves", _draw_curves)):
+        fig, axes = plt.subplots(1, len(names), figsize=(4.2 * len(names), 3.4), squeeze=False)
+        for ax, name in zip(axes[0], names):
+            draw(ax, name, report["domains"][name])
+        fig.tight_layout()
+        path = out.with_name(f"{out.stem}{suffix}.png")
+        fig.savefig(path, dpi=110)
+        plt.close(fig)
+        written.append(path)
+    return written
+
+
+def _draw_scores(ax, name: str, found: dict) -> None:
+    rows = sorted((r for r in found["rows"] if "score_iqm" in r), key=lambda r: r["group"])
+    if rows:
+        x = [r["group"] for r in rows]
+        ax.plot(x, [r["score_iqm"] for r in rows], "o-", label="learned reward (IQM)")
+        ax.fill_between(x, [r["score_low"] for r in rows], [r["score_high"] for r in rows],
+                        alpha=0.25, label="95% CI")
+        ax.set_xscale("log")
+        ax.set_xticks(x, [str(v) for v in x])
+        ax.minorticks_off()
+    ax.axhline(1.0, color="grey", ls="--", lw=1, label="true-reward agent")
+    ax.set(title=name, xlabel="labels", ylabel="normalised score")
+    ax.legend(fontsize=7)
+
+
+def _draw_curves(ax, name: str, found: dict) -> None:
+    for label, points in found["curves"].items():
+        if points:
+            ax.plot([p[0] for p in points], [p[1] for p in points], label=label)
+    ax.set(title=name, xlabel="agent steps", ylabel="true return (recent episodes)")
+    ax.legend(fontsize=7)
+
+
+def grid_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """The command-line options every domain script shares."""
+    p.add_argument("--seeds", type=int, default=5, help="seeds 0..N-1 (default 5)")
+    p.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    p.add_argument("--report-only", action="store_true", help="run nothing; sum up results")
+    p.add_argument("--quick", action="store_true",
+                   help="a grid of minutes on Reacher, as CI runs (2 seeds, 2,048 steps)")
+    p.add_argument("--runs", type=Path, default=PROJECT / "runs" / "grid")
+    p.add_argument("--results", type=Path, default=RESULTS / "grid")
+    p.add_argument("--no-progress", action="store_true")
+    return p
+
+
+def collect(domains: dict[str, Domain], args: argparse.Namespace, out: Path,
+            group=by_labels, column: str = "labels", plots: bool = True) -> dict:
+    """Run (or with ``--report-only`` only read) each domain's grid, print its table,
+    write the report (and with ``plots`` its figures) to ``out``; the report.
+
+    :param group: what a table line gathers, of a cell (default: its label budget)
+    :param column: the table's name for that
+    """
+    seeds = QUICK_SEEDS if args.quick else args.seeds
+    report = {"seeds": seeds, "domains": {}, "errors": [], "machine": machine()}
+    for name, domain in domains.items():
+        cells = domain.cells(seeds)
+        results = args.results / domain.grid
+        if args.report_only:
+            done = load_results(results)
+        else:
+            done, errors = run_grid(cells, args.runs / domain.grid, results,
+                                    max(1, args.workers), progress=not args.no_progress)
+            report["errors"] += errors
+        rows = score_rows(cells, done, group)
+        report["domains"][name] = {
+            "env": domain.env, "algo": domain.algo, "timesteps": domain.timesteps,
+            "grid": domain.grid, "cells_done": sum(c.name in done for c in cells),
+            "cells": len(cells), "rows": rows, "curves": curves(cells, done)}
+        print("\n".join(table(name, rows, domain.timesteps, column)))
+        print(f"{report['domains'][name]['cells_done']} of {len(cells)} cells done\n")
+    write_json(out, report, indent=2)
+    if plots:
+        for path in plot(report, out):
+            print(f"wrote {path}")
+    for error in report["errors"]:
+        print(f"error: {error}")
+    return report
+
+
+def main(argv: list[str] | None = None) -> dict:
+    p = grid_arguments(argparse.ArgumentParser(description=__doc__.splitlines()[0]))
+    p.add_argument("--domains", nargs="+", default=list(DOMAINS), choices=list(DOMAINS))
+    p.add_argument("--out", type=Path, default=RESULTS / "label_efficiency.json")
+    args = p.parse_args(argv)
+    domains = {"quick": QUICK} if args.quick else {n: DOMAINS[n] for n in args.domains}
+    return collect(domains, args, args.out)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,96 @@
+"""label_efficiency, teachers and queries on canned cell results (--report-only): their
+tables, statistics and plots, without training anything. The grid they run is
+``tests/test_grid.py``'s."""
+
+import json
+
+import pytest
+
+from benchmarks import label_efficiency, queries, teachers
+from benchmarks.grid import TRUE_REWARD
+from benchmarks.label_efficiency import QUICK, score_rows
+
+
+def result(cell, true_return: float, wall: float, **metrics) -> dict:
+    return {"cell": {"teacher": cell.teacher, "labels": cell.labels, "seed": cell.seed},
+            "metrics": {"true_return_mean": true_return, "random_return_mean": -40.0,
+                        "labels_used": cell.labels, "wall_seconds": wall,
+                        "reward_agreement_heldout": 0.9, "reward_agreement_oracle": 0.8,
+                        "terminated_share": 0.0, "episode_length_mean": 50,
+                        "reward_terms_mean": {}, **metrics},
+            "history": [{"timesteps": 1024, "true_return_mean": true_return - 5},
+                        {"timesteps": 2048, "true_return_mean": true_return}]}
+
+
+def write_cells(folder, cells, score_of) -> None:
+    """Each learned cell at -40 + 30 x score (baselines at -10: score 1), wall 100 s for
+    baselines and 120 s for the others."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for cell in cells:
+        true = -10.0 if cell.teacher == TRUE_REWARD else -40 + 30 * score_of(cell)
+        wall = 100.0 if cell.teacher == TRUE_REWARD else 120.0
+        (folder / f"{cell.name}.json").write_text(json.dumps(result(cell, true, wall)))
+
+
+def argv(tmp_path, out: str) -> list[str]:
+    return ["--quick", "--report-only", "--results", str(tmp_path / "results"),
+            "--out", str(tmp_path / out)]
+
+
+def test_label_efficiency_reports_iqm_ci_cost_and_plots(tmp_path, capsys):
+    cells = QUICK.cells(2)
+    write_cells(tmp_path / "results" / QUICK.grid, cells,
+                lambda c: {(10, 0): 0.5, (10, 1): 0.7, (20, 0): 0.9, (20, 1): 1.0}[
+                    (c.labels, c.seed)])
+    report = label_efficiency.main(argv(tmp_path, "le.json"))
+    rows = {r["group"]: r for r in report["domains"]["quick"]["rows"]}
+    assert rows[10]["score_iqm"] == pytest.approx(0.6) and rows[20]["scores"] == \
+        pytest.approx([0.9, 1.0])
+    assert rows[10]["score_low"] >= 0.5 and rows[10]["score_high"] <= 0.7
+    assert rows[20]["loop_cost"] == pytest.approx(1.2) and rows[20]["oracle_agreement"] == 0.8
+    out = capsys.readouterr().out
+    assert "| oracle | 20 | 2 | 0.95 [0.90, 1.00] |" in out and "1.20x" in out
+    assert "6 of 6 cells done" in out
+    assert (tmp_path / "le.png").stat().st_size and (tmp_path / "le_curves.png").stat().st_size
+    assert json.loads((tmp_path / "le.json").read_text())["domains"]["quick"]["curves"][
+        TRUE_REWARD] == [[1024, -15.0], [2048, -10.0]]
+
+
+def test_cells_not_done_are_left_out_and_counted(tmp_path, capsys):
+    cells = QUICK.cells(2)
+    write_cells(tmp_path / "results" / QUICK.grid, cells[:3], lambda c: 0.5)  # one learned
+    report = label_efficiency.main(argv(tmp_path, "le.json"))
+    assert [r["seeds"] for r in report["domains"]["quick"]["rows"]] == [1]
+    assert "3 of 6 cells done" in capsys.readouterr().out
+
+
+def test_teachers_and_queries_group_by_teacher_and_by_strategy(tmp_path, capsys):
+    from benchmarks.label_efficiency import Domain
+    from feedback.teachers import TEACHER_PRESETS
+
+    by_teacher = Domain(QUICK.env, QUICK.algo, (20,), QUICK.timesteps, tuple(TEACHER_PRESETS),
+                        iterations=2, n_envs=2, name="quick")
+    by_strategy = Domain(QUICK.env, QUICK.algo, (20,), QUICK.timesteps,
+                         query_strategies=(None, "uniform", "entropy"), iterations=2,
+                         n_envs=2, name="quick")
+    grid = tmp_path / "results" / "quick"
+    write_cells(grid, by_teacher.cells(2), lambda c: 0.4 if c.teacher == "mistake" else 0.9)
+    write_cells(grid, by_strategy.cells(2), lambda c: 0.5 if c.query_strategy else 0.9)
+    rows = teachers.main(argv(tmp_path, "t.json"))["domains"]["Reacher-v0"]["rows"]
+    assert [r["teacher"] for r in rows] == list(TEACHER_PRESETS)
+    assert {r["teacher"]: r["score_iqm"] for r in rows}["mistake"] == pytest.approx(0.4)
+    rows = queries.main(argv(tmp_path, "q.json"))["domains"]["Reacher-v0"]["rows"]
+    scores = {r["group"]: r["score_iqm"] for r in rows}
+    assert scores == pytest.approx({"disagreement": 0.9, "uniform": 0.5, "entropy": 0.5})
+    assert "| oracle | entropy | 2 |" in capsys.readouterr().out
+
+
+def test_the_highway_columns_come_from_its_metrics():
+    cell = QUICK.cells(1)[1]
+    done = {cell.name: result(cell, -20.0, 10.0, terminated_share=0.25,
+                              reward_terms_mean={"high_speed_reward": 10.0}),
+            cell.baseline().name: result(cell.baseline(), -10.0, 10.0, terminated_share=0.05,
+                                         reward_terms_mean={"high_speed_reward": 5.0})}
+    [row] = score_rows([cell.baseline(), cell], done, reps=100)
+    assert row["terminated_share"] == 0.25 and row["true_terminated_share"] == 0.05
+    assert row["speed_term"] == pytest.approx(0.2) and row["true_speed_term"] == 0.1
