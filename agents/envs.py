@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
-from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.env_util import make_vec_env
 
 from rlhf_envs import LearnedRewardVecEnv, TrueRewardVecEnv
@@ -63,14 +63,21 @@ def evaluate(
     env_id: str,
     episodes: int,
     seed: int,
-    agent: BaseAlgorithm | None = None,
+    agent: Any = None,
     env_kwargs: dict | None = None,
     keep_states: bool = False,
 ) -> Evaluation:
     """``episodes`` episodes of ``agent`` on the true reward (returns, lengths, ends, terms).
 
-    The agent acts deterministically; with ``agent`` None a random policy acts. With
-    ``keep_states``, the first episode's render states come back too.
+    :param env_id: the env's id
+    :param episodes: how many episodes
+    :param seed: episode ``k`` is reset with ``seed + k``
+    :param agent: anything with SB3's ``predict`` that acts on the env's raw observations
+        (an agent trained on normalised ones behind
+        :func:`~rlhf_envs.sb3.obs_normalization.acting_policy`); it acts
+        deterministically. None: a random policy acts
+    :param env_kwargs: options for the env
+    :param keep_states: the first episode's render states come back too
     """
     env = gym.make(env_id, warn_without_model=False, **(env_kwargs or {}))  # true reward only
     env.action_space.seed(seed)

@@ -48,6 +48,7 @@ from feedback.reward_model import FitReport, RewardModel
 from feedback.segments import Segment, true_returns
 from rlhf_envs.policies import agent_policy
 from rlhf_envs.sb3.checkpoint import restore_agent
+from rlhf_envs.sb3.obs_normalization import acting_policy, normalize_obs_env
 from rlhf_envs.sb3.segment_recorder import SegmentRecorder
 
 __all__ = ["RunConfig", "label_targets", "relabel_replay_buffer", "run"]
@@ -108,15 +109,21 @@ def segment_id_stream(config: RunConfig) -> list[int]:
 
 
 def build_envs(config: RunConfig, settings: Settings, out: Path, device: str):
-    """The env stack, bottom up: our envs -> reward swap -> segment recorder -> agent."""
+    """The env stack, bottom up: our envs -> reward swap -> segment recorder -> agent.
+
+    With ``normalize_obs``, SB3's VecNormalize (observations only) sits between the
+    recorder and the agent: the agent alone sees normalised observations; segments, the
+    reward model and the teachers see raw ones.
+    """
     envs = make_reward_env(config.env_id, settings.loop.n_envs, config.seed,
                            true_reward=config.true_reward,
                            normalize_reward=settings.loop.normalize_reward,
                            gamma=settings.gamma, reward_term=config.reward_term)
     recorder = SegmentRecorder(envs, config.env_id, settings.loop.segment_length,
                                rng=np.random.default_rng(segment_id_stream(config)))
-    policy, policy_kwargs = agent_policy(recorder, config.algo)
-    agent = ALGOS[config.algo](policy, recorder, seed=config.seed, device=device,
+    agent_env = normalize_obs_env(recorder) if settings.loop.normalize_obs else recorder
+    policy, policy_kwargs = agent_policy(recorder, config.algo, settings.policy_kwargs)
+    agent = ALGOS[config.algo](policy, agent_env, seed=config.seed, device=device,
                                verbose=0, tensorboard_log=str(out / "tensorboard"),
                                policy_kwargs=policy_kwargs or None, **settings.agent)
     return envs, recorder, agent
@@ -124,7 +131,10 @@ def build_envs(config: RunConfig, settings: Settings, out: Path, device: str):
 
 def resume(config: RunConfig, out: Path, envs, recorder: SegmentRecorder,
            agent: BaseAlgorithm, feedback: Feedback) -> LoopState:
-    """Restore a run from its last checkpoint: loop state, agent, model, buffer, scale."""
+    """Restore a run from its last checkpoint: loop state, agent, model, buffer, scale.
+
+    The agent's checkpoint holds its observation statistics, if it normalises them.
+    """
     checkpoint = checkpoint_dir(out)
     try:
         state = LoopState(**json.loads((checkpoint / "state.json").read_text()))
@@ -197,7 +207,7 @@ def finish(config: RunConfig, settings: Settings, out: Path, state: LoopState, e
            clock: float) -> dict:
     """Evaluate on the true reward, save the agent and model, write the outputs."""
     evaluation = evaluate(config.env_id, settings.loop.eval_episodes,
-                          config.seed + FINAL_EVAL_SEED, agent, keep_states=True)
+                          config.seed + FINAL_EVAL_SEED, acting_policy(agent), keep_states=True)
     agent.save(out / "policy.zip")
     if feedback.model is not None and feedback.model.label_count:
         feedback.model.save(out / "reward_model")

@@ -181,3 +181,27 @@ def test_sac_buffer_of_other_size_does_not_fit(sac_dir):
     other = SAC("MlpPolicy", env, buffer_size=500, policy_kwargs=dict(net_arch=[32, 32]),
                 device="cpu")
     one_line_error(other, good, "replay buffer settings differ")
+
+
+def test_a_version_1_checkpoint_still_loads(ppo_dir, tmp_path):
+    from rlhf_envs.sb3.checkpoint import load_policy
+
+    agent, good = ppo_dir
+    old = shutil.copytree(good, tmp_path / "v1")  # as version 1 wrote it: neither key
+    state = json.loads((old / STATE_FILE).read_text())
+    assert state["format_version"] == 2 and state["obs_normalization"] is None
+    assert state["policy_kwargs"] == {"net_arch": [32, 32]}
+    del state["policy_kwargs"], state["obs_normalization"]
+    state["format_version"] = 1
+    (old / STATE_FILE).write_text(json.dumps(state))
+    fresh = make_ppo(seed=1)
+    restore_agent(fresh, old)
+    assert_same(agent.get_parameters(), fresh.get_parameters())
+    import gymnasium as gym
+
+    with pytest.raises(FeedbackError, match="does not fit"):  # 64-unit default nets
+        load_policy(old, gym.make("Pendulum-v1"))
+    policy = load_policy(good, gym.make("Pendulum-v1"))  # version 2 knows its net_arch
+    obs = np.random.default_rng(0).normal(size=(4, 3)).astype(np.float32)
+    np.testing.assert_array_equal(policy.predict(obs, deterministic=True)[0],
+                                  agent.predict(obs, deterministic=True)[0])

@@ -19,6 +19,7 @@ from feedback.ui.sessions import MakeRenderer
 from rlhf_envs.registration import clip_guide, make_clip_renderer
 from rlhf_envs.sb3.checkpoint import load_policy
 from rlhf_envs.sb3.learned_reward_vec_env import LearnedRewardVecEnv
+from rlhf_envs.sb3.obs_normalization import NormalizedObsPolicy
 from rlhf_envs.sb3.segment_recorder import SegmentRecorder
 
 SEGMENT_ID_STREAM = 2  # the rollouts' own stream of segment ids, apart from the loop's
@@ -41,7 +42,7 @@ def rollout_segments(
     segment_length: int,
     seed: int,
     env_kwargs: dict | None = None,
-    policy: BasePolicy | None = None,
+    policy: BasePolicy | NormalizedObsPolicy | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> list[Segment]:
     """Segments of ``policy`` acting in ``env_id`` for ``steps`` steps, render states kept.
@@ -51,7 +52,8 @@ def rollout_segments(
     :param segment_length: steps per segment
     :param seed: seeds the env, the random actions and the segment ids
     :param env_kwargs: options for ``gym.make``
-    :param policy: an SB3 policy; random actions when None
+    :param policy: an SB3 policy (as :func:`load_policy` gives it: on raw observations);
+        random actions when None
     :param progress: told what the rollout is doing ("rolling out 120/400 steps...")
     """
     venv = DummyVecEnv([lambda: gym.make(env_id, **(env_kwargs or {}))])
@@ -77,7 +79,7 @@ def rollout_segments(
     return recorder.drain()
 
 
-def load_run_policy(where: Path, env_id: str) -> BasePolicy:
+def load_run_policy(where: Path, env_id: str) -> BasePolicy | NormalizedObsPolicy:
     """The policy of a training run directory, or of its ``checkpoint/agent`` directory."""
     found = where / "checkpoint" / "agent" if (where / "checkpoint" / "agent").exists() else where
     if not found.exists():

@@ -4,7 +4,11 @@ SB3's ``save``/``load``/``load_replay_buffer`` unpickle, so a checkpoint here is
 ``tensors.safetensors`` holds every tensor and array under a flattened key path (e.g.
 ``policy/actor.mu.weight``, ``actor.optimizer/state/3/exp_avg``, ``replay_buffer/rewards``);
 ``state.json`` the rest, with ``{"__tensor__": key}`` placeholders, plus counters, algorithm
-class, format version and the tensors' sha256. A save is written to ``<dir>.new/`` and
+class, the data form of the policy's ``policy_kwargs`` (:mod:`rlhf_envs.policies`), format
+version and the tensors' sha256. An agent whose observations SB3's ``VecNormalize``
+normalises (:mod:`rlhf_envs.sb3.obs_normalization`) keeps its statistics there too, so a
+resumed run goes on from them and :func:`load_policy` acts on raw observations with them.
+Format version 1 (without those two) is still read. A save is written to ``<dir>.new/`` and
 swapped in by renames (``<dir>`` -> ``<dir>.old``, ``<dir>.new`` -> ``<dir>``, remove
 ``<dir>.old``), so a crash never leaves half a checkpoint in place of a whole one.
 """
@@ -31,10 +35,18 @@ from stable_baselines3.common.policies import BasePolicy
 
 from feedback.errors import FeedbackError
 from feedback.files import check_format, find_complete, siblings, swap_in, write_json
-from rlhf_envs.policies import agent_policy
+from rlhf_envs.policies import agent_policy, policy_kwargs_to_data
+from rlhf_envs.sb3.obs_normalization import (
+    NormalizedObsPolicy,
+    check_obs_statistics,
+    fitting_obs_statistics,
+    load_obs_statistics,
+    obs_normalization_of,
+    obs_statistics,
+)
 
 FORMAT = "rlhf-envs-agent-checkpoint"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: policy_kwargs and obs_normalization (1 had neither)
 STATE_FILE, TENSORS_FILE = "state.json", "tensors.safetensors"
 COUNTERS = ("num_timesteps", "_n_updates", "_episode_num", "_num_timesteps_at_start",
             "_total_timesteps", "_n_calls", "_current_progress_remaining")
@@ -112,8 +124,10 @@ def save_agent(agent: BaseAlgorithm, directory: str | os.PathLike) -> Path:
     """Checkpoint ``agent``'s training state into ``directory`` (replacing any there).
 
     Saved: ``agent.get_parameters()`` (networks and optimizers), the extra torch variables
-    (SAC's ``log_ent_coef``), the step/update/episode counters, recent episode stats and,
-    for off-policy agents, the filled part of the replay buffer. Returns the directory.
+    (SAC's ``log_ent_coef``), the step/update/episode counters, recent episode stats, the
+    policy's ``policy_kwargs`` (as data), the observation statistics of a ``VecNormalize``
+    in the agent's env and, for off-policy agents, the filled part of the replay buffer.
+    Returns the directory.
     Leftovers of an interrupted save are settled first; a ``directory`` holding anything but
     a checkpoint raises :class:`FeedbackError` rather than being replaced.
     """
@@ -135,6 +149,7 @@ def save_agent(agent: BaseAlgorithm, directory: str | os.PathLike) -> Path:
     buffer = getattr(agent, "replay_buffer", None)
     stats = {name: None if getattr(agent, name, None) is None else list(getattr(agent, name))
              for name in ("ep_info_buffer", "ep_success_buffer")}
+    vec_normalize = obs_normalization_of(agent)
     state = {
         "format": FORMAT, "format_version": FORMAT_VERSION,
         "algorithm": type(agent).__name__,
@@ -143,6 +158,10 @@ def save_agent(agent: BaseAlgorithm, directory: str | os.PathLike) -> Path:
         "variables": {n: _encode(attrgetter(n)(agent), n, tensors) for n in names},
         "replay_buffer": None if buffer is None else _buffer_state(buffer, tensors),
         "episode_stats": _encode(stats, "episode_stats", tensors),
+        "policy_kwargs": _encode(policy_kwargs_to_data(agent.policy_kwargs), "policy_kwargs",
+                                 tensors),
+        "obs_normalization": None if vec_normalize is None
+        else _encode(obs_statistics(vec_normalize), "obs_normalization", tensors),
     }
     new.mkdir(parents=True)
     save_file(tensors, new / TENSORS_FILE, metadata={"format": FORMAT})
@@ -213,8 +232,10 @@ def _first_line(err: BaseException) -> str:
 def restore_agent(agent: BaseAlgorithm, directory: str | os.PathLike) -> None:
     """Load a :func:`save_agent` checkpoint into ``agent``, built as the saved one was.
 
-    Restores networks, optimizers, torch variables, counters, episode stats and the replay
-    buffer; env episodes restart, so continue with ``learn(..., reset_num_timesteps=False)``.
+    Restores networks, optimizers, torch variables, counters, episode stats, the replay
+    buffer and the observation statistics of the agent's ``VecNormalize`` (the agent must
+    have one if and only if the saved one had); env episodes restart, so continue with
+    ``learn(..., reset_num_timesteps=False)``.
     If ``directory`` is missing but a complete ``<dir>.new`` exists (a crash in mid-swap),
     that is read; failing that, ``<dir>.old``. Nothing changes in ``agent`` unless all checks
     pass. Raises :class:`FeedbackError` for a missing, damaged, newer or unfitting checkpoint.
@@ -233,16 +254,22 @@ def restore_agent(agent: BaseAlgorithm, directory: str | os.PathLike) -> None:
         raise FeedbackError(f"{where}: does not fit this agent ({_first_line(err)})") from None
 
 
-def load_policy(directory: str | os.PathLike, env: gym.Env) -> BasePolicy:
-    """The policy network of a PPO or SAC checkpoint, for acting in ``env`` (no training state).
+def load_policy(directory: str | os.PathLike,
+                env: gym.Env) -> BasePolicy | NormalizedObsPolicy:
+    """The policy of a PPO or SAC checkpoint, for acting in ``env`` (no training state).
 
-    Used to roll out a trained agent, e.g. for labeling sessions; the policy must have the
-    architecture the loop trains in that env (:func:`~rlhf_envs.policies.agent_policy`).
+    Used to roll out a trained agent, e.g. for labeling sessions and benchmarks. The
+    policy is built as :func:`~rlhf_envs.policies.agent_policy` builds it in that env,
+    with the checkpoint's ``policy_kwargs``. An agent trained on normalised observations
+    comes back as a :class:`~rlhf_envs.sb3.obs_normalization.NormalizedObsPolicy`: it
+    acts on ``env``'s raw observations, normalised by the saved statistics (frozen), as
+    the agent acted in training; any other as its policy network.
     """
     found, state, where = _read(directory)
+    saved_kwargs = state.get("policy_kwargs") or {}
 
     def build(algo: type[BaseAlgorithm], **kwargs) -> BaseAlgorithm:
-        policy, policy_kwargs = agent_policy(env, algo.__name__)
+        policy, policy_kwargs = agent_policy(env, algo.__name__, _decode(saved_kwargs, None))
         return algo(policy, env, device="cpu", policy_kwargs=policy_kwargs or None, **kwargs)
 
     builders = {"PPO": lambda: build(PPO), "SAC": lambda: build(SAC, buffer_size=1)}
@@ -253,16 +280,42 @@ def load_policy(directory: str | os.PathLike, env: gym.Env) -> BasePolicy:
     try:
         with safe_open(found / TENSORS_FILE, framework="pt") as tensors:
             policy.load_state_dict(_decode(state["parameters"]["policy"], tensors))
+            obs_stats = _obs_statistics(state.get("obs_normalization"), tensors)
     except (KeyError, RuntimeError, SafetensorError) as err:
         raise FeedbackError(f"{where}: does not fit {env.spec.id if env.spec else 'this env'} "
                             f"({_first_line(err)})") from None
     policy.set_training_mode(False)
-    return policy
+    if obs_stats is None:
+        return policy
+    return NormalizedObsPolicy(
+        policy, check_obs_statistics(obs_stats, env.observation_space.shape, where))
+
+
+def _obs_statistics(saved: dict | None, tensors) -> dict | None:
+    """The saved observation statistics, arrays as numpy (None: none were saved)."""
+    if saved is None:
+        return None
+    decoded = _decode(saved, tensors)
+    return {k: v.numpy() if torch.is_tensor(v) else v for k, v in decoded.items()}
 
 
 def _restore(agent: BaseAlgorithm, state: dict, tensors, where: str) -> None:
     params = _decode(state["parameters"], tensors)
     _check_fits(agent, params, where)
+    if "policy_kwargs" in state:  # format version 2
+        saved, mine = _decode(state["policy_kwargs"], tensors), policy_kwargs_to_data(
+            agent.policy_kwargs)
+        if saved != mine:
+            raise FeedbackError(f"{where}: saved with policy_kwargs {saved}, this agent has "
+                                f"{mine}")
+    vec_normalize, saved_obs = obs_normalization_of(agent), state.get("obs_normalization")
+    if (vec_normalize is None) != (saved_obs is None):
+        raise FeedbackError(
+            f"{where}: saved {'without' if saved_obs is None else 'with'} observation "
+            f"normalisation, but this agent's observations are "
+            f"{'normalised' if saved_obs is None else 'not'}")
+    obs_stats = None if saved_obs is None else fitting_obs_statistics(
+        vec_normalize, _obs_statistics(saved_obs, tensors), where)
     variables = {n: _decode(v, tensors) for n, v in state["variables"].items()}
     if set(variables) != set(agent._get_torch_save_params()[1]) or any(
             attrgetter(n)(agent).shape != v.shape for n, v in variables.items()):
@@ -284,6 +337,8 @@ def _restore(agent: BaseAlgorithm, state: dict, tensors, where: str) -> None:
 
     # All checked: from here on the agent changes.
     agent.set_parameters(params, exact_match=True)
+    if obs_stats is not None:
+        load_obs_statistics(vec_normalize, obs_stats, where)
     with torch.no_grad():
         for name, value in variables.items():
             attrgetter(name)(agent).copy_(value)
