@@ -62,7 +62,7 @@ import torch  # noqa: E402
 from stable_baselines3.common.env_util import make_vec_env  # noqa: E402
 
 from agents.envs import make_reward_env  # noqa: E402
-from agents.hyperparams import settings_for  # noqa: E402
+from agents.hyperparams import Settings, settings_for  # noqa: E402
 from agents.loop import FINAL_EVAL_SEED, RANDOM_POLICY_EVAL_SEED, RunConfig, run  # noqa: E402
 from agents.report import normalized_score  # noqa: E402
 from benchmarks.common import RESULTS, machine  # noqa: E402
@@ -310,6 +310,22 @@ def encode(value: object) -> object:
                      "not an importable class or function)")
 
 
+def sb3_kwargs(settings: Settings) -> dict:
+    """The keyword arguments our loop gives SB3's PPO, ``policy_kwargs`` included.
+
+    Rows that carry ``policy_kwargs`` (rl-zoo3's) keep them apart from the agent's other
+    settings, as data with the activation named; :mod:`rlhf_envs.policies` turns them
+    into SB3's, as the loop does.
+    """
+    kwargs = dict(settings.agent)
+    data = getattr(settings, "policy_kwargs", None)
+    if data:
+        from rlhf_envs.policies import policy_kwargs_from_data
+
+        kwargs["policy_kwargs"] = policy_kwargs_from_data(data)
+    return kwargs
+
+
 def ppo_settings(steps: int) -> dict:
     """Our PPO settings for HalfCheetah-v0, read now, and the loop's iterations for ``steps``.
 
@@ -326,11 +342,12 @@ def ppo_settings(steps: int) -> dict:
     if iterations < 2:
         raise ValueError(f"--steps {steps} is under two PPO rollouts of {rollout} steps; "
                          "imitation's loop needs two iterations at least")
-    return {"agent": encode(settings.agent), "n_envs": settings.loop.n_envs,
+    return {"agent": encode(sb3_kwargs(settings)), "n_envs": settings.loop.n_envs,
             "iterations": iterations, "segment_length": settings.loop.segment_length,
             "first_label_share": settings.loop.first_label_share,
             "fit_epochs": settings.loop.fit_epochs,
             "normalize_reward": settings.loop.normalize_reward,
+            "normalize_obs": getattr(settings.loop, "normalize_obs", False),
             "eval_episodes": settings.loop.eval_episodes}
 
 
@@ -364,8 +381,9 @@ def learning_side_by_side(side: Side, steps: int, labels: Sequence[int], seeds: 
                 first_label_share=settings["first_label_share"],
                 fit_epochs=settings["fit_epochs"], fit_batch_size=FIT_BATCH,
                 hidden_sizes=HIDDEN_SIZES, normalize_reward=settings["normalize_reward"],
-                ppo=settings["agent"], eval_episodes=settings["eval_episodes"],
-                eval_seed=seed + FINAL_EVAL_SEED, random_eval_seed=seed + RANDOM_POLICY_EVAL_SEED)
+                normalize_obs=settings["normalize_obs"], ppo=settings["agent"],
+                eval_episodes=settings["eval_episodes"], eval_seed=seed + FINAL_EVAL_SEED,
+                random_eval_seed=seed + RANDOM_POLICY_EVAL_SEED)
             row = {
                 "seed": seed, "labels": budget,
                 "true_reward_agent_return": round(baseline["true_return_mean"], 2),

@@ -51,7 +51,7 @@ from imitation.util import networks  # noqa: E402
 from imitation.util.util import make_vec_env as imitation_vec_env  # noqa: E402
 from stable_baselines3 import PPO  # noqa: E402
 from stable_baselines3.common.env_util import make_vec_env  # noqa: E402
-from stable_baselines3.common.vec_env import VecEnv, VecEnvWrapper  # noqa: E402
+from stable_baselines3.common.vec_env import VecEnv, VecEnvWrapper, VecNormalize  # noqa: E402
 
 LOG_DIR = tempfile.mkdtemp(prefix="imitation-side-")  # imitation's logger insists on one
 STATE: dict[str, Any] = {}  # what timing rounds share between requests
@@ -115,6 +115,7 @@ def fit_once() -> dict:
     """One timed fit: a new BasicRewardNet and BasicRewardTrainer, trained on the pairs."""
     fit = STATE["fit"]
     obs_dim, act_dim = fit["space"]
+    torch.manual_seed(0)
     started = time.perf_counter()
     net = BasicRewardNet(gym.spaces.Box(-np.inf, np.inf, (obs_dim,), np.float64),
                          gym.spaces.Box(-1, 1, (act_dim,), np.float32),
@@ -183,8 +184,12 @@ class StepCounter(VecEnvWrapper):
         return self.venv.step_wait()
 
 
-def true_returns(env_id: str, episodes: int, seed: int, agent: PPO | None) -> list[float]:
-    """Episode returns on the env's own reward; a random policy where ``agent`` is None."""
+def true_returns(env_id: str, episodes: int, seed: int, agent: PPO | None,
+                 obs_normalizer: VecNormalize | None = None) -> list[float]:
+    """Episode returns on the env's own reward; a random policy where ``agent`` is None.
+
+    With ``obs_normalizer`` the agent sees observations as it trained on them (frozen).
+    """
     env = gym.make(env_id)
     env.action_space.seed(seed)
     returns = []
@@ -192,8 +197,11 @@ def true_returns(env_id: str, episodes: int, seed: int, agent: PPO | None) -> li
         obs, _ = env.reset(seed=seed + episode)
         total, done = 0.0, False
         while not done:
-            action = (env.action_space.sample() if agent is None
-                      else agent.predict(obs, deterministic=True)[0])
+            if agent is None:
+                action = env.action_space.sample()
+            else:
+                seen = obs if obs_normalizer is None else obs_normalizer.normalize_obs(obs)
+                action = agent.predict(seen, deterministic=True)[0]
             obs, reward, terminated, truncated, _ = env.step(action)
             total += float(reward)
             done = terminated or truncated
@@ -204,8 +212,8 @@ def true_returns(env_id: str, episodes: int, seed: int, agent: PPO | None) -> li
 
 def learn(env_id: str, n_envs: int, seed: int, timesteps: int, iterations: int, labels: int,
           fragment_length: int, first_label_share: float, fit_epochs: int, fit_batch_size: int,
-          hidden_sizes: list[int], normalize_reward: bool, ppo: dict, eval_episodes: int,
-          eval_seed: int, random_eval_seed: int) -> dict:
+          hidden_sizes: list[int], normalize_reward: bool, normalize_obs: bool, ppo: dict,
+          eval_episodes: int, eval_seed: int, random_eval_seed: int) -> dict:
     """PPO on a reward learned by imitation's PreferenceComparisons, then its true return.
 
     ``PreferenceComparisons.train`` asks an initial batch and then ``num_iterations``
@@ -213,11 +221,20 @@ def learn(env_id: str, n_envs: int, seed: int, timesteps: int, iterations: int, 
     phase more than ``num_iterations``. So ``iterations`` (the main side's refits) maps to
     ``num_iterations = iterations - 1`` and ``total_timesteps`` to that many phases of
     ``timesteps // iterations``: the same phases, fits and agent steps as the main side.
+
+    ``normalize_obs`` (the main side's agent sees normalised observations): SB3's
+    ``VecNormalize`` of observations goes under imitation's stack, since ``AgentTrainer``
+    hands the agent its own ``RewardVecEnvWrapper``; so here the reward net and the
+    fragments see normalised observations too (ours keep raw ones).
     """
     started = time.perf_counter()
+    torch.manual_seed(seed)  # the reward net's initial weights (torch's own seed is random)
     rng = np.random.default_rng(seed)
-    venv = StepCounter(imitation_vec_env(env_id, rng=rng, n_envs=n_envs,
-                                         post_wrappers=[lambda env, _: RolloutInfoWrapper(env)]))
+    counter = StepCounter(imitation_vec_env(
+        env_id, rng=rng, n_envs=n_envs, post_wrappers=[lambda env, _: RolloutInfoWrapper(env)]))
+    obs_normalizer = (VecNormalize(counter, norm_obs=True, norm_reward=False)
+                      if normalize_obs else None)
+    venv = counter if obs_normalizer is None else obs_normalizer
     net = reward_net(venv, hidden_sizes, normalize_reward)
     agent = PPO("MlpPolicy", venv, seed=seed, device="cpu", verbose=0, **decode(ppo))
     logger = quiet_logger()
@@ -235,14 +252,16 @@ def learn(env_id: str, n_envs: int, seed: int, timesteps: int, iterations: int, 
     outcome = comparisons.train(total_timesteps=phase * (iterations - 1),
                                 total_comparisons=labels)
     trained_seconds = time.perf_counter() - started
-    returns = true_returns(env_id, eval_episodes, eval_seed, agent)
+    if obs_normalizer is not None:
+        obs_normalizer.training = False
+    returns = true_returns(env_id, eval_episodes, eval_seed, agent, obs_normalizer)
     random_returns = true_returns(env_id, eval_episodes, random_eval_seed, None)
     return {
         "true_return_mean": float(np.mean(returns)),
         "true_returns": returns,
         "random_return_mean": float(np.mean(random_returns)),
         "timesteps": int(agent.num_timesteps),
-        "env_steps": venv.steps,
+        "env_steps": counter.steps,
         "labels_used": len(comparisons.dataset),
         "reward_accuracy_train": outcome["reward_accuracy"],
         "train_seconds": trained_seconds,

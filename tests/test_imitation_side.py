@@ -11,6 +11,7 @@ import json
 import pytest
 import torch
 
+from agents.hyperparams import settings_for
 from benchmarks import imitation_side
 from benchmarks.imitation_side import (
     FULL,
@@ -20,6 +21,7 @@ from benchmarks.imitation_side import (
     main,
     markdown_table,
     parse_args,
+    ppo_settings,
 )
 
 CANNED = {
@@ -64,6 +66,16 @@ def test_steps_that_are_no_whole_number_of_rollouts_end_in_one_line(capsys):
     err = capsys.readouterr().err.strip()
     assert "whole number of PPO rollouts" in err and len(err.splitlines()) == 1
     parse_args(["--steps", "1000", "--parts", "fit"])  # no learning: any steps will do
+
+
+def test_ppo_settings_are_read_from_the_hyperparams_table_at_run_time():
+    settings = settings_for("HalfCheetah-v0", "ppo")
+    rollout = settings.agent["n_steps"] * settings.loop.n_envs
+    given = ppo_settings(QUICK["steps"])
+    assert given["iterations"] == min(settings.loop.iterations, QUICK["steps"] // rollout)
+    assert given["agent"]["gamma"] == settings.gamma
+    assert given["n_envs"] == settings.loop.n_envs
+    json.dumps(given)  # all of it travels to the side as JSON
 
 
 def test_ppo_settings_go_to_the_side_as_json():
