@@ -502,13 +502,17 @@ def build_parser() -> OneLineParser:
                         help=f"label budgets (default {' '.join(map(str, FULL['labels']))})")
     parser.add_argument("--seeds", type=int, default=None,
                         help=f"seeds 0..N-1 (default {FULL['seeds']})")
-    parser.add_argument("--pairs", type=int, default=1_000, help="fit: labelled pairs")
-    parser.add_argument("--epochs", type=int, default=1, help="fit: epochs")
-    parser.add_argument("--repeats", type=int, default=5, help="fit: timed repeats (median)")
-    parser.add_argument("--rounds", type=int, default=7, help="wrapper: alternating rounds")
+    parser.add_argument("--pairs", type=int, default=1_000,
+                        help="fit: labelled pairs (default %(default)s)")
+    parser.add_argument("--epochs", type=int, default=1, help="fit: epochs (default %(default)s)")
+    parser.add_argument("--repeats", type=int, default=5,
+                        help="fit: timed repeats, median (default %(default)s)")
+    parser.add_argument("--rounds", type=int, default=7,
+                        help="wrapper: alternating rounds (default %(default)s)")
     parser.add_argument("--round-steps", type=int, default=1_000,
-                        help="wrapper: VecEnv steps per round")
-    parser.add_argument("--threads", type=int, default=1, help="torch's CPU threads, each side")
+                        help="wrapper: VecEnv steps per round (default %(default)s)")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch's CPU threads, each side (default %(default)s)")
     parser.add_argument("--venv", type=Path, default=DEFAULT_VENV,
                         help="imitation's venv: reused if it imports imitation, else made "
                              f"there (default {DEFAULT_VENV.name} at the repository root)")
