@@ -1,0 +1,616 @@
+"""Side by side with imitation 1.0.1: reward-model fit, reward-wrapper overhead, learning.
+
+    python -m benchmarks.imitation_side [--quick] [--parts fit wrapper learning]
+
+imitation pins gymnasium 0.29 and Stable-Baselines3 2.2.1, so it lives in its own venv
+(``--venv``, default ``.venv-imitation`` at the repository root): made on first use with
+``pip install torch==2.13.0`` (first, so that pip takes the machine's CPU wheel instead
+of a CUDA build) and then ``imitation==1.0.1 "gymnasium[mujoco]~=0.29"``, and reused
+after. Where it cannot be made (no network, pip fails) the script says why in one line,
+writes the reason to the result file and exits 0. The side runs
+``benchmarks/imitation_side_child.py``, which answers JSON requests one line at a time,
+so both sides are measured in one invocation, their timing rounds alternating.
+
+a. ``fit``: a reward model fitted on the same 1,000 oracle-labelled pairs of 50-step
+   HalfCheetah-shaped segments (``benchmarks.reward_model``'s), one epoch, batch 64:
+   our ``RewardModel.fit`` (one member, and our default ensemble of 3) against
+   imitation's ``BasicRewardTrainer`` on a ``BasicRewardNet`` of the same hidden sizes.
+   Median of ``--repeats`` after a warm-up.
+b. ``wrapper``: steps/s of 8 HalfCheetah envs in a ``DummyVecEnv`` with a learned reward
+   swapped in, over the same bare VecEnv with its own reward: our
+   ``LearnedRewardVecEnv`` alone and the stack our loop trains in
+   (``agents.envs.make_reward_env`` and the ``SegmentRecorder`` on top) against
+   imitation's ``RewardVecEnvWrapper`` alone and the stack its ``AgentTrainer`` trains in
+   (``BufferingWrapper`` under ``RewardVecEnvWrapper``). An unfitted model of the learning
+   part's shape on each side (fitting does not change the cost). Ratios, median of
+   ``--rounds`` alternating rounds.
+c. ``learning``: PPO with our HalfCheetah-v0 settings (``agents.hyperparams``, read at
+   run time and passed to both sides), the same steps, seeds and label budgets: our
+   ``agents.loop.run`` with the oracle teacher against imitation's
+   ``PreferenceComparisons`` (``RandomFragmenter``, ``SyntheticGatherer`` at temperature
+   0, i.e. an oracle, ``PreferenceModel``, ``BasicRewardTrainer``). Normalised score
+   against our true-reward run of the same seed (the one baseline for both sides), true
+   return, wall time.
+
+Ours runs ``rlhf_envs/HalfCheetah-v0`` (gymnasium 1.x's HalfCheetah-v5); imitation's side
+runs gymnasium 0.29's HalfCheetah-v4 (0.29 has no v5). The two share the reward (forward
+velocity minus 0.1 times the squared action) and the 1,000-step episodes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+
+os.environ.setdefault("MUJOCO_GL", "egl")
+
+import gymnasium as gym  # noqa: E402
+import mujoco  # noqa: E402
+import numpy as np  # noqa: E402
+import stable_baselines3 as sb3  # noqa: E402
+import torch  # noqa: E402
+from stable_baselines3.common.env_util import make_vec_env  # noqa: E402
+
+from agents.envs import make_reward_env  # noqa: E402
+from agents.hyperparams import Settings, settings_for  # noqa: E402
+from agents.loop import FINAL_EVAL_SEED, RANDOM_POLICY_EVAL_SEED, RunConfig, run  # noqa: E402
+from agents.report import normalized_score  # noqa: E402
+from benchmarks.common import RESULTS, machine  # noqa: E402
+from benchmarks.reward_model import LENGTH, make_data  # noqa: E402
+from feedback.answers import EQUAL, LEFT, RIGHT  # noqa: E402
+from feedback.cli import OneLineParser  # noqa: E402
+from feedback.files import write_json  # noqa: E402
+from feedback.reward_model import RewardModel  # noqa: E402
+from feedback.segments import Segment  # noqa: E402
+from rlhf_envs import LearnedRewardVecEnv  # noqa: E402
+from rlhf_envs.robotics import ROBOTICS_ENVS  # noqa: E402
+from rlhf_envs.sb3.segment_recorder import SegmentRecorder  # noqa: E402
+
+ENV = "HalfCheetah-v0"  # ours, rlhf_envs/HalfCheetah-v0
+OUR_GYM_ENV = ROBOTICS_ENVS[ENV]  # the gymnasium env under it (HalfCheetah-v5)
+THEIR_ENV = "HalfCheetah-v4"  # gymnasium 0.29's newest HalfCheetah
+ROOT = Path(__file__).resolve().parent.parent
+CHILD = Path(__file__).with_name("imitation_side_child.py")
+DEFAULT_VENV = ROOT / ".venv-imitation"
+DEFAULT_OUT = RESULTS / "imitation_side.json"
+# Torch first: pinned, it comes from the machine's CPU wheel (a bare torch pulls CUDA's).
+SIDE_PACKAGES = (("torch==2.13.0",), ("imitation==1.0.1", "gymnasium[mujoco]~=0.29"))
+SIDE_IMPORTS = "import imitation, gymnasium, stable_baselines3, mujoco, torch"
+INSTALL_TIMEOUT = 1_800  # seconds per setup step
+FIT_SEGMENTS = 400  # segments the fit's pairs are drawn from (as benchmarks.reward_model)
+WRAPPER_ENVS = 8
+QUICK = {"steps": 8_192, "labels": [50], "seeds": 1}
+FULL = {"steps": 262_144, "labels": [200, 700], "seeds": 3}
+PARTS = ("fit", "wrapper", "learning")
+PREFERENCES = {LEFT: 1.0, RIGHT: 0.0, EQUAL: 0.5}  # imitation's P(first fragment preferred)
+# Our defaults that imitation's side is given too, read where they are defined.
+HIDDEN_SIZES = list(inspect.signature(RewardModel).parameters["hidden_sizes"].default)
+ENSEMBLE_SIZE = inspect.signature(RewardModel).parameters["ensemble_size"].default
+FIT_BATCH = inspect.signature(RewardModel.fit).parameters["batch_size"].default
+
+
+class SetupError(Exception):
+    """Why the side venv cannot be made."""
+
+
+class SideError(Exception):
+    """The imitation side failed at a request (its traceback is in the side's log)."""
+
+
+# ---------------------------------------------------------------- the side venv
+def side_imports(python: Path) -> bool:
+    """Whether the side venv's python imports imitation and the rest."""
+    try:
+        return subprocess.run([str(python), "-c", SIDE_IMPORTS], capture_output=True,
+                              timeout=300).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+def install_side_venv(venv: Path) -> None:
+    """Make ``venv`` (or complete a broken one): ``python -m venv``, then pip, torch first."""
+    print(f"imitation_side: setting up {venv} (once; a few minutes)", flush=True)
+    python = venv / "bin" / "python"
+    steps = [[sys.executable, "-m", "venv", str(venv)],
+             *[[str(python), "-m", "pip", "install", *packages] for packages in SIDE_PACKAGES]]
+    for command in steps:
+        shown = "python -m " + " ".join(command[2:])
+        try:
+            done = subprocess.run(command, capture_output=True, text=True,
+                                  timeout=INSTALL_TIMEOUT)
+        except (OSError, subprocess.TimeoutExpired) as err:
+            raise SetupError(f"{shown}: {err}") from None
+        if done.returncode:
+            lines = [line for line in (done.stderr + done.stdout).splitlines() if line.strip()]
+            raise SetupError(f"{shown} failed (exit {done.returncode}): "
+                             f"{lines[-1].strip() if lines else 'no output'}")
+
+
+def side_python(venv: Path) -> Path:
+    """The side venv's python, the venv made first where it does not import imitation."""
+    python = venv / "bin" / "python"
+    if python.exists() and side_imports(python):
+        return python
+    install_side_venv(venv)
+    if not side_imports(python):
+        raise SetupError(f"{venv} was set up, but its python does not import imitation")
+    return python
+
+
+class Side:
+    """The imitation side: the child script in the side venv, asked in JSON lines.
+
+    :param python: the side venv's python
+    :param threads: torch's CPU threads there
+    :param log: where the side's stderr goes (imitation's and MuJoCo's chatter, tracebacks)
+    """
+
+    def __init__(self, python: Path, threads: int, log: Path) -> None:
+        self.log = log
+        log.parent.mkdir(parents=True, exist_ok=True)
+        env = {**os.environ, "OMP_NUM_THREADS": str(threads), "TQDM_DISABLE": "1",
+               "PYTHONWARNINGS": "ignore"}
+        with open(log, "w") as stderr:
+            self.process = subprocess.Popen(
+                [str(python), str(CHILD), "--threads", str(threads)], stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE, stderr=stderr, text=True, env=env)
+
+    def ask(self, do: str, **arguments: object) -> dict:
+        """Send one request; return its answer (raises :class:`SideError` on a failure)."""
+        assert self.process.stdin is not None and self.process.stdout is not None
+        try:
+            self.process.stdin.write(json.dumps({"do": do, **arguments}) + "\n")
+            self.process.stdin.flush()
+        except BrokenPipeError:
+            pass  # it has stopped: the read below says so
+        line = self.process.stdout.readline()
+        if not line:
+            raise SideError(f"the imitation side stopped (exit {self.process.wait()}) at "
+                            f"{do!r}; see {self.log}")
+        reply = json.loads(line)
+        if "error" in reply:
+            raise SideError(f"imitation side, {do}: {reply['error']} (see {self.log})")
+        return reply
+
+    def close(self) -> None:
+        """End the side process (it ends when its stdin does)."""
+        if self.process.stdin is not None:
+            self.process.stdin.close()
+        self.process.wait(timeout=60)
+
+
+# ---------------------------------------------------------------- a. reward-model fit
+def write_fit_data(path: Path, segments: Sequence[Segment], pairs: np.ndarray,
+                   answers: Sequence[str]) -> None:
+    """The segments and answers as imitation's fragments need them, in one ``.npz``."""
+    np.savez(path,
+             obs=np.stack([np.concatenate([s.obs, s.next_obs[-1:]]) for s in segments]),
+             acts=np.stack([s.acts for s in segments]),
+             rews=np.stack([s.true_rewards for s in segments]),
+             pairs=pairs, preferences=np.array([PREFERENCES[a] for a in answers], np.float32))
+
+
+def fit_side_by_side(side: Side, pairs: int, epochs: int, repeats: int, work: Path) -> dict:
+    """Fit seconds, ours (one member and the default ensemble) and imitation's, alternating."""
+    segments, pair_index, answers = make_data(FIT_SEGMENTS, pairs)
+    data = work / "fit.npz"
+    write_fit_data(data, segments, pair_index, answers)
+    side.ask("fit_setup", data=str(data), hidden_sizes=HIDDEN_SIZES, batch_size=FIT_BATCH,
+             epochs=epochs)
+    obs_dim, act_dim = segments[0].obs.shape[1], segments[0].acts.shape[1]
+    obs_space = gym.spaces.Box(-np.inf, np.inf, (obs_dim,), np.float64)
+    act_space = gym.spaces.Box(-1, 1, (act_dim,), np.float32)
+
+    def ours(members: int) -> float:
+        started = time.perf_counter()
+        model = RewardModel(obs_space, act_space, ensemble_size=members)
+        model.fit(segments, pair_index, answers, epochs=epochs, batch_size=FIT_BATCH,
+                  heldout_fraction=0.0)
+        return time.perf_counter() - started
+
+    times: dict[str, list[float]] = {"ours_one": [], "ours_ensemble": [], "imitation": []}
+    for repeat in range(repeats + 1):  # the first round warms both sides up
+        round_times = {"ours_one": ours(1), "ours_ensemble": ours(ENSEMBLE_SIZE),
+                       "imitation": side.ask("fit_once")["seconds"]}
+        if repeat:
+            for key, seconds in round_times.items():
+                times[key].append(seconds)
+    medians = {key: statistics.median(values) for key, values in times.items()}
+    return {
+        "pairs": pairs, "segment_length": LENGTH, "epochs": epochs, "batch_size": FIT_BATCH,
+        "hidden_sizes": HIDDEN_SIZES, "ensemble_size": ENSEMBLE_SIZE, "repeats": repeats,
+        "ours_one_member_seconds": round(medians["ours_one"], 4),
+        "ours_ensemble_seconds": round(medians["ours_ensemble"], 4),
+        "imitation_seconds": round(medians["imitation"], 4),
+        "rounds": {key: [round(t, 4) for t in values] for key, values in times.items()},
+    }
+
+
+# ---------------------------------------------------------------- b. reward wrapper
+def vec_steps_per_second(venv, actions: np.ndarray, steps: int) -> float:
+    """VecEnv steps (of all envs at once) per second."""
+    start = time.perf_counter()
+    for k in range(steps):
+        venv.step(actions[k % len(actions)])
+    return steps / (time.perf_counter() - start)
+
+
+def wrapper_side_by_side(side: Side, rounds: int, steps: int) -> dict:
+    """Steps/s with a learned reward over the bare VecEnv, both sides, alternating rounds."""
+    settings = settings_for(ENV, "ppo")
+    side.ask("wrapper_setup", env_id=THEIR_ENV, n_envs=WRAPPER_ENVS, hidden_sizes=HIDDEN_SIZES,
+             normalize_reward=settings.loop.normalize_reward, seed=0)
+    bare = make_vec_env(OUR_GYM_ENV, n_envs=WRAPPER_ENVS, seed=0)
+    inner = make_vec_env(OUR_GYM_ENV, n_envs=WRAPPER_ENVS, seed=0)
+    model = RewardModel(bare.observation_space, bare.action_space)
+    venvs = {
+        "bare": bare,
+        "wrapped": LearnedRewardVecEnv(inner, model, env_id=OUR_GYM_ENV),
+        "stack": make_reward_env(f"rlhf_envs/{ENV}", WRAPPER_ENVS, 0, true_reward=False,
+                                 normalize_reward=settings.loop.normalize_reward,
+                                 gamma=settings.gamma),
+    }
+    venvs["stack"].set_reward_model(model)  # then the loop's recorder on top, as it trains
+    venvs["stack"] = SegmentRecorder(venvs["stack"], f"rlhf_envs/{ENV}",
+                                     settings.loop.segment_length)
+    act_dim = bare.action_space.shape[0]
+    actions = np.random.default_rng(0).uniform(-1, 1, (256, WRAPPER_ENVS, act_dim))
+    actions = actions.astype(np.float32)
+    for venv in venvs.values():
+        venv.reset()
+        vec_steps_per_second(venv, actions, steps // 4)  # warm-up
+    side.ask("wrapper_round", steps=steps // 4)
+    rates: dict[str, dict[str, list[float]]] = {"ours": {}, "imitation": {}}
+    for _ in range(rounds):
+        for name, venv in venvs.items():
+            rates["ours"].setdefault(name, []).append(vec_steps_per_second(venv, actions, steps))
+        for name, rate in side.ask("wrapper_round", steps=steps).items():
+            rates["imitation"].setdefault(name, []).append(rate)
+    result: dict = {"n_envs": WRAPPER_ENVS, "steps_per_round": steps, "rounds": rounds}
+    for who, by_name in rates.items():
+        side_result = {f"{name}_steps_per_s": round(statistics.median(r) * WRAPPER_ENVS)
+                       for name, r in by_name.items()}
+        for name in ("wrapped", "stack"):
+            ratios = [w / b for w, b in zip(by_name[name], by_name["bare"])]
+            side_result[f"{name}_ratio"] = round(statistics.median(ratios), 4)
+            side_result[f"{name}_ratio_rounds"] = [round(r, 4) for r in ratios]
+        result[who] = side_result
+    for venv in venvs.values():
+        venv.close()
+    return result
+
+
+# ---------------------------------------------------------------- c. learning
+def encode(value: object) -> object:
+    """SB3 keyword arguments as JSON: classes and functions as ``{"import": "module:name"}``.
+
+    The side imports them back (``torch.nn.ReLU`` exists there too); anything else that
+    JSON cannot hold is refused (ValueError), before anything runs.
+    """
+    if isinstance(value, dict):
+        return {str(k): encode(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [encode(v) for v in value]
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    name = getattr(value, "__qualname__", "")
+    if isinstance(value, type) or (callable(value) and name and "<" not in name):
+        return {"import": f"{value.__module__}:{name}"}
+    raise ValueError(f"cannot pass the PPO setting {value!r} to imitation's side (not JSON, "
+                     "not an importable class or function)")
+
+
+def sb3_kwargs(settings: Settings) -> dict:
+    """The keyword arguments our loop gives SB3's PPO, ``policy_kwargs`` included.
+
+    Rows that carry ``policy_kwargs`` (rl-zoo3's) keep them apart from the agent's other
+    settings, as data with the activation named; :mod:`rlhf_envs.policies` turns them
+    into SB3's, as the loop does.
+    """
+    kwargs = dict(settings.agent)
+    data = getattr(settings, "policy_kwargs", None)
+    if data:
+        from rlhf_envs.policies import policy_kwargs_from_data
+
+        kwargs["policy_kwargs"] = policy_kwargs_from_data(data)
+    return kwargs
+
+
+def ppo_settings(steps: int) -> dict:
+    """Our PPO settings for HalfCheetah-v0, read now, and the loop's iterations for ``steps``.
+
+    A run trains whole PPO rollouts (``n_steps`` x ``n_envs``), at least one per
+    iteration; short runs (``--quick``) take fewer iterations than the table's.
+    """
+    settings = settings_for(ENV, "ppo")
+    rollout = settings.agent["n_steps"] * settings.loop.n_envs
+    if steps % rollout:
+        raise ValueError(f"--steps {steps} is not a whole number of PPO rollouts of "
+                         f"{rollout} steps (n_steps {settings.agent['n_steps']} x "
+                         f"{settings.loop.n_envs} envs)")
+    iterations = min(settings.loop.iterations, steps // rollout)
+    if iterations < 2:
+        raise ValueError(f"--steps {steps} is under two PPO rollouts of {rollout} steps; "
+                         "imitation's loop needs two iterations at least")
+    return {"agent": encode(sb3_kwargs(settings)), "n_envs": settings.loop.n_envs,
+            "iterations": iterations, "segment_length": settings.loop.segment_length,
+            "first_label_share": settings.loop.first_label_share,
+            "fit_epochs": settings.loop.fit_epochs,
+            "normalize_reward": settings.loop.normalize_reward,
+            "normalize_obs": getattr(settings.loop, "normalize_obs", False),
+            "eval_episodes": settings.loop.eval_episodes}
+
+
+def rounded(value: float | None, digits: int) -> float | None:
+    """``round``, passing None through (an undefined normalised score)."""
+    return None if value is None else round(value, digits)
+
+
+def learning_side_by_side(side: Side, steps: int, labels: Sequence[int], seeds: int,
+                          threads: int, work: Path) -> dict:
+    """Per seed our true-reward run, then per label budget our run and imitation's."""
+    settings = ppo_settings(steps)
+    warnings.filterwarnings("ignore")
+    runs = []
+    for seed in range(seeds):
+        common = dict(env_id=ENV, timesteps=steps, seed=seed, iterations=settings["iterations"],
+                      device="cpu", threads=threads, progress=False)
+        base = work / f"true_{seed}"
+        started = time.perf_counter()
+        baseline = run(RunConfig(**common, true_reward=True, out=base))
+        baseline_wall = time.perf_counter() - started
+        for budget in labels:
+            started = time.perf_counter()
+            ours = run(RunConfig(**common, teacher="oracle", labels=budget,
+                                 out=work / f"ours_{seed}_{budget}", baseline=base))
+            ours_wall = time.perf_counter() - started
+            theirs = side.ask(
+                "learn", env_id=THEIR_ENV, n_envs=settings["n_envs"], seed=seed,
+                timesteps=steps, iterations=settings["iterations"], labels=budget,
+                fragment_length=settings["segment_length"],
+                first_label_share=settings["first_label_share"],
+                fit_epochs=settings["fit_epochs"], fit_batch_size=FIT_BATCH,
+                hidden_sizes=HIDDEN_SIZES, normalize_reward=settings["normalize_reward"],
+                normalize_obs=settings["normalize_obs"], ppo=settings["agent"],
+                eval_episodes=settings["eval_episodes"], eval_seed=seed + FINAL_EVAL_SEED,
+                random_eval_seed=seed + RANDOM_POLICY_EVAL_SEED)
+            row = {
+                "seed": seed, "labels": budget,
+                "true_reward_agent_return": round(baseline["true_return_mean"], 2),
+                "true_reward_agent_wall_seconds": round(baseline_wall, 1),
+                "random_return": round(ours["random_return_mean"], 2),
+                "ours": {"true_return": round(ours["true_return_mean"], 2),
+                         "normalized_score": rounded(ours["normalized_score"], 3),
+                         "labels_used": ours["labels_used"], "timesteps": ours["timesteps"],
+                         "heldout_agreement": ours["reward_agreement_heldout"],
+                         "wall_seconds": round(ours_wall, 1),
+                         "loop_wall_seconds": ours["wall_seconds"]},
+                "imitation": {"true_return": round(theirs["true_return_mean"], 2),
+                              "normalized_score": rounded(normalized_score(
+                                  theirs["true_return_mean"], ours["random_return_mean"],
+                                  baseline["true_return_mean"]), 3),
+                              "random_return_v4": round(theirs["random_return_mean"], 2),
+                              "labels_used": theirs["labels_used"],
+                              "timesteps": theirs["timesteps"],
+                              "env_steps": theirs["env_steps"],
+                              "train_accuracy": theirs["reward_accuracy_train"],
+                              "wall_seconds": round(theirs["wall_seconds"], 1)},
+            }
+            runs.append(row)
+            print(json.dumps(row), flush=True)
+    return {"steps": steps, "labels": list(labels), "seeds": seeds, "settings": settings,
+            "baseline": "our true-reward PPO run of each seed (rlhf_envs/HalfCheetah-v0), "
+                        "and our random policy's return, for both sides", "runs": runs}
+
+
+# ---------------------------------------------------------------- the table
+def _mean(values: list[float | None], digits: int = 2) -> str:
+    """Mean and, for several, the values: ``0.52 (0.40, 0.64)``; None counts as n/a."""
+    known = [v for v in values if v is not None]
+    if not known:
+        return "n/a"
+    shown = f"{statistics.mean(known):,.{digits}f}"
+    if len(values) == 1:
+        return shown
+    each = ", ".join("n/a" if v is None else f"{v:,.{digits}f}" for v in values)
+    return f"{shown} ({each})"
+
+
+def markdown_table(result: dict) -> str:
+    """One Markdown table of whatever parts ``result`` holds, and the envs each side ran."""
+    lines = [f"ours: {result['envs']['ours']}; imitation: {result['envs']['imitation']}",
+             f"load average {result['load_average']['start']} at the start, "
+             f"{result['load_average']['end']} at the end ({result['machine_cpus']} CPUs)", "",
+             "| what | rlhf-envs | imitation 1.0.1 | note |", "| --- | --- | --- | --- |"]
+    fit = result.get("fit")
+    if fit:
+        epochs = f"{fit['epochs']} epoch" + ("s" if fit["epochs"] != 1 else "")
+        hidden = "x".join(map(str, fit["hidden_sizes"]))
+        theirs = f"{fit['imitation_seconds']:.3f} (BasicRewardNet {hidden})"
+        for what, key, ours in (
+                (f"a. reward-model fit (s): {fit['pairs']:,} pairs of {fit['segment_length']}"
+                 f"-step segments, {epochs}, batch {fit['batch_size']}, median of "
+                 f"{fit['repeats']}", "ours_one_member_seconds", f"one MLP {hidden}"),
+                (f"a. the same, our default ensemble of {fit['ensemble_size']}",
+                 "ours_ensemble_seconds", f"{fit['ensemble_size']} MLPs {hidden}")):
+            lines.append(f"| {what} | {fit[key]:.3f} ({ours}) | {theirs} | imitation takes "
+                         f"{fit['imitation_seconds'] / fit[key]:.1f}x as long |")
+    wrapper = result.get("wrapper")
+    if wrapper:
+        ours, theirs = wrapper["ours"], wrapper["imitation"]
+        for name, what, our_name, their_name in (
+                ("wrapped", "reward wrapper alone", "LearnedRewardVecEnv",
+                 "RewardVecEnvWrapper"),
+                ("stack", "training stack", "make_reward_env + SegmentRecorder",
+                 "BufferingWrapper + RewardVecEnvWrapper")):
+            lines.append(
+                f"| b. {what}: steps/s over the bare VecEnv, {wrapper['n_envs']} envs, median "
+                f"of {wrapper['rounds']} | {ours[f'{name}_ratio']:.3f} ({our_name}: "
+                f"{ours[f'{name}_steps_per_s']:,} vs {ours['bare_steps_per_s']:,}) | "
+                f"{theirs[f'{name}_ratio']:.3f} ({their_name}: {theirs[f'{name}_steps_per_s']:,}"
+                f" vs {theirs['bare_steps_per_s']:,}) | |")
+    learning = result.get("learning")
+    if learning:
+        for budget in learning["labels"]:
+            rows = [r for r in learning["runs"] if r["labels"] == budget]
+            if not rows:
+                continue
+            what = (f"c. PPO, {learning['steps']:,} steps, {budget} labels, "
+                    f"{len(rows)} seed(s)")
+            base = _mean([r["true_reward_agent_return"] for r in rows], 0)
+            random = _mean([r["random_return"] for r in rows], 0)
+            for label, key, digits in (("normalised score", "normalized_score", 2),
+                                       ("true return", "true_return", 0),
+                                       ("wall time per run (s)", "wall_seconds", 0)):
+                ours = _mean([r["ours"][key] for r in rows], digits)
+                theirs = _mean([r["imitation"][key] for r in rows], digits)
+                note = (f"our true-reward agent {base}, random {random}" if key == "true_return"
+                        else "")
+                if key == "wall_seconds":
+                    loop = _mean([r["ours"].get("loop_wall_seconds") for r in rows], 0)
+                    steps = _mean([r["imitation"]["env_steps"] for r in rows], 0)
+                    note = (f"ours: the whole run() with its checkpoints, report and video "
+                            f"(its loop alone: {loop}); imitation's env steps, fragment "
+                            f"sampling included: {steps}")
+                lines.append(f"| {what}: {label} | {ours} | {theirs} | {note} |")
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------- main
+def build_parser() -> OneLineParser:
+    parser = OneLineParser(prog="python -m benchmarks.imitation_side",
+                           description=__doc__.split("\n\n")[0])
+    parser.add_argument("--parts", nargs="+", choices=PARTS, default=list(PARTS),
+                        help="what to measure (default all: fit wrapper learning)")
+    parser.add_argument("--quick", action="store_true",
+                        help=f"a learning run of minutes: --steps {QUICK['steps']} --labels "
+                             f"{QUICK['labels'][0]} --seeds {QUICK['seeds']} unless given")
+    parser.add_argument("--steps", type=int, default=None,
+                        help=f"agent steps per learning run (default {FULL['steps']}; a whole "
+                             "number of PPO rollouts)")
+    parser.add_argument("--labels", type=int, nargs="+", default=None,
+                        help=f"label budgets (default {' '.join(map(str, FULL['labels']))})")
+    parser.add_argument("--seeds", type=int, default=None,
+                        help=f"seeds 0..N-1 (default {FULL['seeds']})")
+    parser.add_argument("--pairs", type=int, default=1_000,
+                        help="fit: labelled pairs (default %(default)s)")
+    parser.add_argument("--epochs", type=int, default=1, help="fit: epochs (default %(default)s)")
+    parser.add_argument("--repeats", type=int, default=5,
+                        help="fit: timed repeats, median (default %(default)s)")
+    parser.add_argument("--rounds", type=int, default=7,
+                        help="wrapper: alternating rounds (default %(default)s)")
+    parser.add_argument("--round-steps", type=int, default=1_000,
+                        help="wrapper: VecEnv steps per round (default %(default)s)")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch's CPU threads, each side (default %(default)s)")
+    parser.add_argument("--venv", type=Path, default=DEFAULT_VENV,
+                        help="imitation's venv: reused if it imports imitation, else made "
+                             f"there (default {DEFAULT_VENV.name} at the repository root)")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT,
+                        help="result file (default benchmarks/results/imitation_side.json)")
+    return parser
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """Parsed flags, ``--quick`` or the full sizes filling what was not given."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    sizes = QUICK if args.quick else FULL
+    for key, value in sizes.items():
+        if getattr(args, key) is None:
+            setattr(args, key, value)
+    for flag in ("steps", "seeds", "pairs", "epochs", "repeats", "rounds", "round_steps",
+                 "threads"):
+        if getattr(args, flag) < 1:
+            parser.error(f"--{flag.replace('_', '-')} must be at least 1")
+    if min(args.labels) < 1:
+        parser.error("--labels must be at least 1")
+    if "learning" in args.parts:
+        try:
+            ppo_settings(args.steps)
+        except ValueError as err:
+            parser.error(str(err))
+    return args
+
+
+def command_line(argv: Sequence[str] | None) -> str:
+    """How this run was asked for, for the result file."""
+    return " ".join(["python -m benchmarks.imitation_side",
+                     *(sys.argv[1:] if argv is None else argv)])
+
+
+def load_average() -> list[float]:
+    """The machine's 1-, 5- and 15-minute load averages (these machines are shared)."""
+    return [round(x, 2) for x in os.getloadavg()]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the asked parts side by side; write ``--out`` and print the table.
+
+    Returns 0, also when the side venv cannot be made (the result file says why), and 1
+    when the imitation side fails at a request.
+    """
+    args = parse_args(argv)
+    command = command_line(argv)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        python = side_python(args.venv)
+    except SetupError as err:
+        write_json(args.out, {"skipped": str(err), "venv": str(args.venv),
+                              "command": command}, indent=2)
+        print(f"imitation_side: skipped: {err}")
+        return 0
+    torch.set_num_threads(args.threads)
+    result: dict = {"command": command, "load_average": {"start": load_average()}}
+    side = Side(python, args.threads, args.out.with_suffix(".log"))
+    try:
+        versions = side.ask("versions")
+        result["envs"] = {
+            "ours": f"rlhf_envs/{ENV} = {OUR_GYM_ENV} (gymnasium {gym.__version__}, "
+                    f"mujoco {mujoco.__version__}, stable-baselines3 {sb3.__version__})",
+            "imitation": f"{THEIR_ENV} (gymnasium {versions['gymnasium']}, mujoco "
+                         f"{versions['mujoco']}, stable-baselines3 "
+                         f"{versions['stable_baselines3']})"}
+        result["imitation_side"] = {**versions, "venv": str(args.venv)}
+        parts = {
+            "fit": lambda work: fit_side_by_side(side, args.pairs, args.epochs, args.repeats,
+                                                 work),
+            "wrapper": lambda work: wrapper_side_by_side(side, args.rounds, args.round_steps),
+            "learning": lambda work: learning_side_by_side(side, args.steps, args.labels,
+                                                           args.seeds, args.threads, work),
+        }
+        result["part_seconds"] = {}
+        with tempfile.TemporaryDirectory() as tmp:
+            for name, measure in parts.items():
+                if name in args.parts:
+                    started = time.perf_counter()
+                    result[name] = measure(Path(tmp))
+                    result["part_seconds"][name] = round(time.perf_counter() - started, 1)
+    except SideError as err:  # what was measured is kept, with why the rest is missing
+        result["error"] = str(err)
+    finally:
+        side.close()
+    result["load_average"]["end"] = load_average()
+    result["machine_cpus"] = os.cpu_count()
+    write_json(args.out, {**result, "machine": machine()}, indent=2)
+    if "error" in result:
+        print(f"imitation_side: {result['error']} (what was measured is in {args.out})",
+              file=sys.stderr)
+        return 1
+    print(markdown_table(result))
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,134 @@
+"""benchmarks.imitation_side without its side venv: flags, the table, the skip paths.
+
+Nothing here installs anything or starts imitation's side: where the script would set
+its venv up, the path cannot hold one, or the installer is replaced.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from agents.hyperparams import settings_for
+from benchmarks import imitation_side
+from benchmarks.imitation_side import (
+    FULL,
+    QUICK,
+    SetupError,
+    encode,
+    main,
+    markdown_table,
+    parse_args,
+    ppo_settings,
+)
+
+CANNED = {
+    "envs": {"ours": "rlhf_envs/HalfCheetah-v0 = HalfCheetah-v5 (gymnasium 1.4.0)",
+             "imitation": "HalfCheetah-v4 (gymnasium 0.29.1)"},
+    "load_average": {"start": [5.0, 4.0, 3.0], "end": [5.5, 4.5, 3.5]},
+    "machine_cpus": 2,
+    "fit": {"pairs": 1000, "segment_length": 50, "epochs": 1, "batch_size": 64,
+            "hidden_sizes": [64, 64], "ensemble_size": 3, "repeats": 5,
+            "ours_one_member_seconds": 0.1, "ours_ensemble_seconds": 0.25,
+            "imitation_seconds": 2.0},
+    "wrapper": {"n_envs": 8, "rounds": 7,
+                "ours": {"bare_steps_per_s": 10000, "wrapped_steps_per_s": 9500,
+                         "stack_steps_per_s": 7000, "wrapped_ratio": 0.95,
+                         "stack_ratio": 0.7},
+                "imitation": {"bare_steps_per_s": 9000, "wrapped_steps_per_s": 5000,
+                              "stack_steps_per_s": 4000, "wrapped_ratio": 0.556,
+                              "stack_ratio": 0.444}},
+    "learning": {"steps": 8192, "labels": [50], "seeds": 2, "runs": [
+        {"seed": seed, "labels": 50, "true_reward_agent_return": 100.0 + seed,
+         "random_return": -280.0,
+         "ours": {"true_return": 50.0, "normalized_score": 0.5 + seed / 10,
+                  "wall_seconds": 80.0},
+         "imitation": {"true_return": 0.0, "normalized_score": 0.3, "env_steps": 24192,
+                       "wall_seconds": 50.0}} for seed in (0, 1)]},
+}
+
+
+def test_quick_fills_what_was_not_given_and_flags_win():
+    args = parse_args(["--quick", "--labels", "20", "30"])
+    assert (args.steps, args.labels, args.seeds) == (QUICK["steps"], [20, 30], QUICK["seeds"])
+    full = parse_args([])
+    assert (full.steps, full.labels, full.seeds) == (FULL["steps"], FULL["labels"],
+                                                     FULL["seeds"])
+    assert full.parts == ["fit", "wrapper", "learning"]
+
+
+def test_steps_that_are_no_whole_number_of_rollouts_end_in_one_line(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        parse_args(["--steps", "1000"])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert "whole number of PPO rollouts" in err and len(err.splitlines()) == 1
+    parse_args(["--steps", "1000", "--parts", "fit"])  # no learning: any steps will do
+
+
+def test_ppo_settings_are_read_from_the_hyperparams_table_at_run_time():
+    settings = settings_for("HalfCheetah-v0", "ppo")
+    rollout = settings.agent["n_steps"] * settings.loop.n_envs
+    given = ppo_settings(QUICK["steps"])
+    assert given["iterations"] == min(settings.loop.iterations, QUICK["steps"] // rollout)
+    assert given["agent"]["gamma"] == settings.gamma
+    assert given["n_envs"] == settings.loop.n_envs
+    json.dumps(given)  # all of it travels to the side as JSON
+
+
+def test_ppo_settings_go_to_the_side_as_json():
+    assert encode({"policy_kwargs": {"activation_fn": torch.nn.ReLU, "net_arch": (64, 64)}}) == {
+        "policy_kwargs": {"activation_fn": {"import": "torch.nn.modules.activation:ReLU"},
+                          "net_arch": [64, 64]}}
+    with pytest.raises(ValueError, match="cannot pass the PPO setting"):
+        encode({"learning_rate": lambda progress: 3e-4 * progress})
+
+
+def test_the_table_holds_every_part_of_a_result():
+    table = markdown_table(CANNED)
+    assert "HalfCheetah-v5" in table and "HalfCheetah-v4" in table
+    assert "load average [5.0, 4.0, 3.0]" in table
+    rows = [line for line in table.splitlines() if line.startswith("| ")]
+    assert len(rows) == 2 + 2 + 2 + 3  # header and rule, fit, wrapper, learning
+    assert "imitation takes 20.0x as long" in table and "imitation takes 8.0x" in table
+    assert "0.950 (LearnedRewardVecEnv: 9,500 vs 10,000)" in table
+    assert "| 0.55 (0.50, 0.60) | 0.30 (0.30, 0.30) |" in table
+    assert "our true-reward agent 100 (100, 101), random -280" in table
+
+
+def test_a_venv_path_that_cannot_hold_a_venv_skips_in_one_line(tmp_path, capsys):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a directory")
+    out = tmp_path / "result.json"
+    assert main(["--venv", str(blocker / "venv"), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out.strip().splitlines()
+    assert printed[-1].startswith("imitation_side: skipped: ")
+    result = json.loads(out.read_text())
+    assert "venv" in result["skipped"] and result["venv"] == str(blocker / "venv")
+
+
+def test_a_failing_install_skips_with_its_reason(tmp_path, monkeypatch, capsys):
+    def failing_install(venv):
+        raise SetupError("pip install imitation==1.0.1 failed (exit 1): no network")
+
+    monkeypatch.setattr(imitation_side, "install_side_venv", failing_install)
+    out = tmp_path / "result.json"
+    assert main(["--venv", str(tmp_path / "side"), "--out", str(out), "--parts", "fit"]) == 0
+    assert capsys.readouterr().out.strip() == (
+        "imitation_side: skipped: pip install imitation==1.0.1 failed (exit 1): no network")
+    assert json.loads(out.read_text())["skipped"].endswith("no network")
+
+
+def test_a_side_venv_that_imports_imitation_is_reused(tmp_path, monkeypatch):
+    python = tmp_path / "side" / "bin" / "python"
+    python.parent.mkdir(parents=True)
+    python.write_text("")
+
+    def no_install(venv):
+        raise AssertionError("a working side venv was set up again")
+
+    monkeypatch.setattr(imitation_side, "side_imports", lambda path: path == python)
+    monkeypatch.setattr(imitation_side, "install_side_venv", no_install)
+    assert imitation_side.side_python(tmp_path / "side") == python
