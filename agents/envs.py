@@ -7,6 +7,7 @@ from typing import Any
 
 import gymnasium as gym
 import numpy as np
+import torch
 from stable_baselines3.common.env_util import make_vec_env
 
 from rlhf_envs import LearnedRewardVecEnv, TrueRewardVecEnv
@@ -51,10 +52,12 @@ class Evaluation:
     terminated: list[bool]
     terms: dict[str, list[float]] = field(default_factory=dict)
     render_states: np.ndarray | None = None
+    deterministic: bool = True  # the agent took its most likely actions (else sampled)
 
     def summary(self) -> dict:
         """Means for metrics.json: episode length, share terminated, each term's total."""
-        return {"episode_length_mean": float(np.mean(self.lengths)),
+        return {"eval_deterministic": self.deterministic,
+                "episode_length_mean": float(np.mean(self.lengths)),
                 "terminated_share": float(np.mean(self.terminated)),
                 "reward_terms_mean": {k: float(np.mean(v)) for k, v in self.terms.items()}}
 
@@ -66,6 +69,7 @@ def evaluate(
     agent: Any = None,
     env_kwargs: dict | None = None,
     keep_states: bool = False,
+    deterministic: bool = True,
 ) -> Evaluation:
     """``episodes`` episodes of ``agent`` on the true reward (returns, lengths, ends, terms).
 
@@ -74,14 +78,18 @@ def evaluate(
     :param seed: episode ``k`` is reset with ``seed + k``
     :param agent: anything with SB3's ``predict`` that acts on the env's raw observations
         (an agent trained on normalised ones behind
-        :func:`~rlhf_envs.sb3.obs_normalization.acting_policy`); it acts
-        deterministically. None: a random policy acts
+        :func:`~rlhf_envs.sb3.obs_normalization.acting_policy`). None: a random
+        policy acts
     :param env_kwargs: options for the env
     :param keep_states: the first episode's render states come back too
+    :param deterministic: the agent takes its most likely action; else it samples, with
+        torch's global generator seeded from ``seed`` so that the figures repeat
     """
     env = gym.make(env_id, warn_without_model=False, **(env_kwargs or {}))  # true reward only
     env.action_space.seed(seed)
-    result = Evaluation([], [], [])
+    if agent is not None and not deterministic:
+        torch.manual_seed(seed)
+    result = Evaluation([], [], [], deterministic=deterministic)
     states = []
     for episode in range(episodes):
         obs, _ = env.reset(seed=seed + episode)
@@ -90,7 +98,7 @@ def evaluate(
             if agent is None:
                 action = env.action_space.sample()
             else:
-                action, _ = agent.predict(obs, deterministic=True)
+                action, _ = agent.predict(obs, deterministic=deterministic)
             obs, _, terminated, truncated, info = env.step(action)
             total += info["true_reward"]
             steps += 1

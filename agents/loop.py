@@ -207,7 +207,8 @@ def finish(config: RunConfig, settings: Settings, out: Path, state: LoopState, e
            clock: float) -> dict:
     """Evaluate on the true reward, save the agent and model, write the outputs."""
     evaluation = evaluate(config.env_id, settings.loop.eval_episodes,
-                          config.seed + FINAL_EVAL_SEED, acting_policy(agent), keep_states=True)
+                          config.seed + FINAL_EVAL_SEED, acting_policy(agent), keep_states=True,
+                          deterministic=settings.loop.eval_deterministic)
     agent.save(out / "policy.zip")
     if feedback.model is not None and feedback.model.label_count:
         feedback.model.save(out / "reward_model")

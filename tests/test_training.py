@@ -7,6 +7,7 @@ import sys
 import time
 from pathlib import Path
 
+import gymnasium as gym
 import numpy as np
 import pytest
 
@@ -189,3 +190,20 @@ def test_reward_term_needs_true_reward_and_a_known_term(capsys, tmp_path):
                       capsys)
     assert code == 2 and "no reward term 'clicks' in this env; its terms: " in err
     assert "\n" not in err
+
+
+def test_evaluation_samples_actions_where_the_env_says_so_and_repeats():
+    from stable_baselines3 import PPO
+
+    from agents.envs import evaluate
+    from agents.hyperparams import settings_for
+
+    assert settings_for("Highway-v0", "ppo").loop.eval_deterministic is False
+    assert settings_for("Reacher-v0", "ppo").loop.eval_deterministic is True
+    agent = PPO("MlpPolicy", gym.make("rlhf_envs/Reacher-v0"), seed=0)
+    sampled = evaluate("rlhf_envs/Reacher-v0", 2, 5, agent, deterministic=False)
+    again = evaluate("rlhf_envs/Reacher-v0", 2, 5, agent, deterministic=False)
+    argmax = evaluate("rlhf_envs/Reacher-v0", 2, 5, agent)
+    assert sampled.returns == again.returns != argmax.returns
+    assert sampled.summary()["eval_deterministic"] is False
+    assert argmax.summary()["eval_deterministic"] is True
