@@ -215,7 +215,12 @@ def test_a_reward_model_on_oracle_labels_ranks_sessions_by_watch_time():
     _, fresh = slate_segments(20, seed=1)
     true = np.array([s.true_return for s in fresh])
     learned = model.segment_returns(fresh)
-    assert report.heldout_agreement > 0.8
+    # every pair of fresh clips (about 5,000): the 27 held-out pairs move by a pair's 4
+    # points with torch's thread count
+    left, right = np.triu_indices(len(fresh), 1)
+    differ = true[left] != true[right]
+    agree = ((learned[left] > learned[right]) == (true[left] > true[right]))[differ].mean()
+    assert agree > 0.8 and report.heldout_agreement > 0.7
     assert np.corrcoef(learned, true)[0, 1] > 0.8
 
 
