@@ -115,7 +115,9 @@ def test_a_store_of_another_env_is_refused(tmp_path, capsys):
     assert "no feedback.db" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("mode, kills", [("compare", 10), ("rate", 5)])
+# rate's kills are slow (30 s): the default run keeps compare's, through the same store
+@pytest.mark.parametrize("mode, kills", [("compare", 10),
+                                         pytest.param("rate", 5, marks=pytest.mark.slow)])
 def test_kills_lose_no_acknowledged_answer(mode, kills, tmp_path):
     path = tmp_path / "labels.db"
     argv = [sys.executable, str(ROOT / "tests" / "compare_worker.py"), "--env", "Reacher-v0",

@@ -191,6 +191,7 @@ def test_bad_input_is_one_line_and_exit_2(case, message, tiny, prompts, tmp_path
     assert len(errors) == 1 and message in errors[0], err
 
 
+@pytest.mark.slow  # 50 s; the TRL trainers it drives are tested above in the default run
 def test_the_readmes_text_example_runs(tmp_path, monkeypatch):
     import re
     from pathlib import Path
