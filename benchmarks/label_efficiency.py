@@ -252,6 +252,19 @@ def grid_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     return p
 
 
+def one_budget(args: argparse.Namespace, **fields) -> Domain:
+    """The one-budget domain of ``teachers`` and ``queries``: ``args.env`` at ``--labels``
+    and ``--timesteps``, or with ``--quick`` the quick grid's env at its larger budget.
+
+    :param fields: further :class:`Domain` fields (its teachers, query strategies)
+    """
+    if args.quick:
+        return Domain(QUICK.env, QUICK.algo, (QUICK.budgets[-1],), QUICK.timesteps,
+                      iterations=QUICK.iterations, n_envs=QUICK.n_envs, name=QUICK.name,
+                      **fields)
+    return Domain(args.env, "ppo", (args.labels,), args.timesteps, **fields)
+
+
 def collect(domains: dict[str, Domain], args: argparse.Namespace, out: Path,
             group=by_labels, column: str = "labels", plots: bool = True) -> dict:
     """Run (or with ``--report-only`` only read) each domain's grid, print its table,

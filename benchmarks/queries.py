@@ -21,7 +21,7 @@ from pathlib import Path
 
 from agents.config import RunConfig
 from benchmarks.common import RESULTS
-from benchmarks.label_efficiency import MUJOCO_STEPS, QUICK, Domain, collect, grid_arguments
+from benchmarks.label_efficiency import MUJOCO_STEPS, collect, grid_arguments, one_budget
 from feedback.queries import STRATEGIES
 
 # agents.train's --query-strategy default: the cells that name no strategy
@@ -42,11 +42,7 @@ def main(argv: list[str] | None = None) -> dict:
     args = p.parse_args(argv)
     # None stands for the default, so its cells are label_efficiency's, not copies.
     strategies = tuple(None if s == DEFAULT else s for s in STRATEGIES)
-    domain = (Domain(QUICK.env, QUICK.algo, (QUICK.budgets[-1],), QUICK.timesteps,
-                     query_strategies=strategies, iterations=QUICK.iterations,
-                     n_envs=QUICK.n_envs, name=QUICK.name)
-              if args.quick else Domain(args.env, "ppo", (args.labels,), args.timesteps,
-                                        query_strategies=strategies))
+    domain = one_budget(args, query_strategies=strategies)
     return collect({domain.env: domain}, args, args.out, group=strategy,
                    column="query strategy", plots=False)
 

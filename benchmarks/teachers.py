@@ -19,7 +19,7 @@ import argparse
 from pathlib import Path
 
 from benchmarks.common import RESULTS
-from benchmarks.label_efficiency import MUJOCO_STEPS, QUICK, Domain, collect, grid_arguments
+from benchmarks.label_efficiency import MUJOCO_STEPS, collect, grid_arguments, one_budget
 from feedback.teachers import TEACHER_PRESETS
 
 
@@ -30,11 +30,7 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--timesteps", type=int, default=MUJOCO_STEPS)
     p.add_argument("--out", type=Path, default=RESULTS / "teachers.json")
     args = p.parse_args(argv)
-    teachers = tuple(TEACHER_PRESETS)
-    domain = (Domain(QUICK.env, QUICK.algo, (QUICK.budgets[-1],), QUICK.timesteps, teachers,
-                     iterations=QUICK.iterations, n_envs=QUICK.n_envs, name=QUICK.name)
-              if args.quick else Domain(args.env, "ppo", (args.labels,), args.timesteps,
-                                        teachers))
+    domain = one_budget(args, teachers=tuple(TEACHER_PRESETS))
     return collect({domain.env: domain}, args, args.out, group=lambda c: c.labels,
                    column="labels", plots=False)
 

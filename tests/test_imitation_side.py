@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from agents.hyperparams import settings_for
-from benchmarks import imitation_side
+from benchmarks import imitation_venv
 from benchmarks.imitation_side import (
     FULL,
     QUICK,
@@ -113,7 +113,7 @@ def test_a_failing_install_skips_with_its_reason(tmp_path, monkeypatch, capsys):
     def failing_install(venv):
         raise SetupError("pip install imitation==1.0.1 failed (exit 1): no network")
 
-    monkeypatch.setattr(imitation_side, "install_side_venv", failing_install)
+    monkeypatch.setattr(imitation_venv, "install_side_venv", failing_install)
     out = tmp_path / "result.json"
     assert main(["--venv", str(tmp_path / "side"), "--out", str(out), "--parts", "fit"]) == 0
     assert capsys.readouterr().out.strip() == (
@@ -129,6 +129,6 @@ def test_a_side_venv_that_imports_imitation_is_reused(tmp_path, monkeypatch):
     def no_install(venv):
         raise AssertionError("a working side venv was set up again")
 
-    monkeypatch.setattr(imitation_side, "side_imports", lambda path: path == python)
-    monkeypatch.setattr(imitation_side, "install_side_venv", no_install)
-    assert imitation_side.side_python(tmp_path / "side") == python
+    monkeypatch.setattr(imitation_venv, "side_imports", lambda path: path == python)
+    monkeypatch.setattr(imitation_venv, "install_side_venv", no_install)
+    assert imitation_venv.side_python(tmp_path / "side") == python
