@@ -63,7 +63,7 @@ Feedback = RewardLearning | TrueRewardBaseline
 
 def run(config: RunConfig) -> dict:
     """Run (or resume) one training run; return the metrics written to metrics.json."""
-    clock = time.monotonic()
+    clock = now()
     settings = check_config(config)
     steps = steps_per_iteration(config, settings)
     out = prepare_out(config.out, config.resume)
@@ -89,11 +89,24 @@ def run(config: RunConfig) -> dict:
         feedback.keep(segments)
         record_iteration(state, iteration, labels, agent, recorder, segments, feedback, report)
         state.iteration, state.buffer_ids = iteration + 1, feedback.buffer_ids()
-        state.wall_seconds += time.monotonic() - clock
-        clock = time.monotonic()
+        clock = charge(state, clock)
         save_checkpoint(out, agent, feedback.model, envs, state)
     bar.close()
     return finish(config, settings, out, state, envs, recorder, agent, feedback, clock)
+
+
+def now() -> tuple[float, float]:
+    """Wall and CPU time now. CPU time is this process's, all threads (its envs step in
+    it): a run's cost that other work on the machine, or a paused run, does not inflate."""
+    return time.monotonic(), time.process_time()
+
+
+def charge(state: LoopState, since: tuple[float, float]) -> tuple[float, float]:
+    """Add the wall and CPU time since ``since`` to the run's; the time now."""
+    clock = now()
+    state.wall_seconds += clock[0] - since[0]
+    state.cpu_seconds += clock[1] - since[1]
+    return clock
 
 
 def segment_id_stream(config: RunConfig) -> list[int]:
@@ -204,7 +217,7 @@ def record_iteration(state: LoopState, iteration: int, labels: int, agent: BaseA
 
 def finish(config: RunConfig, settings: Settings, out: Path, state: LoopState, envs,
            recorder: SegmentRecorder, agent: BaseAlgorithm, feedback: Feedback,
-           clock: float) -> dict:
+           clock: tuple[float, float]) -> dict:
     """Evaluate on the true reward, save the agent and model, write the outputs."""
     evaluation = evaluate(config.env_id, settings.loop.eval_episodes,
                           config.seed + FINAL_EVAL_SEED, acting_policy(agent), keep_states=True,
@@ -212,7 +225,7 @@ def finish(config: RunConfig, settings: Settings, out: Path, state: LoopState, e
     agent.save(out / "policy.zip")
     if feedback.model is not None and feedback.model.label_count:
         feedback.model.save(out / "reward_model")
-    state.wall_seconds += time.monotonic() - clock
+    charge(state, clock)
     metrics = write_outputs(config, out, state, feedback.model, feedback.counts(), evaluation,
                             agent, envs.normalizer)
     feedback.close()

@@ -41,6 +41,7 @@ _METRIC_ROWS = (  # (metrics key, label in the table)
     ("learned_return_mean", "learned-reward return of the agent"),
     ("reward_agreement_heldout", "reward-model agreement on held-out labels"),
     ("wall_seconds", "wall time (s)"),
+    ("cpu_seconds", "CPU time (s)"),
 )
 _HISTORY_COLUMNS = (  # (history key, column header)
     ("iteration", "iteration"), ("timesteps", "timesteps"), ("labels", "labels"),
