@@ -94,3 +94,22 @@ def test_the_highway_columns_come_from_its_metrics():
     [row] = score_rows([cell.baseline(), cell], done, reps=100)
     assert row["terminated_share"] == 0.25 and row["true_terminated_share"] == 0.05
     assert row["speed_term"] == pytest.approx(0.2) and row["true_speed_term"] == 0.1
+
+
+def test_the_loop_cost_is_cpu_time_where_both_runs_have_it():
+    cell = QUICK.cells(1)[1]
+    learned, base = result(cell, -20.0, 300.0), result(cell.baseline(), -10.0, 100.0)
+    done = {cell.name: learned, cell.baseline().name: base}
+    assert score_rows([cell.baseline(), cell], done, reps=10)[0]["loop_cost"] == 3.0
+    learned["metrics"]["cpu_seconds"], base["metrics"]["cpu_seconds"] = 110.0, 100.0
+    assert score_rows([cell.baseline(), cell], done, reps=10)[0]["loop_cost"] == 1.1
+
+
+def test_budgets_runs_only_their_cells_and_the_baselines(tmp_path, monkeypatch):
+    ran = []
+    monkeypatch.setattr(label_efficiency, "run_grid",
+                        lambda cells, *args, **kwargs: (ran.extend(cells), ({}, []))[1])
+    label_efficiency.main(["--domains", "Highway-v0-ppo", "--budgets", "100", "--seeds", "2",
+                           "--results", str(tmp_path), "--out", str(tmp_path / "le.json")])
+    assert sorted((c.teacher, c.labels, c.seed) for c in ran) == [
+        ("oracle", 100, 0), ("oracle", 100, 1), (TRUE_REWARD, 0, 0), (TRUE_REWARD, 0, 1)]

@@ -123,14 +123,16 @@ def test_sigkill_then_resume_finishes_without_asking_twice(tmp_path):
     assert first.poll() is None, "the run ended before it could be killed"
     first.send_signal(signal.SIGKILL)
     first.wait()
-    killed_at = json.loads(state.read_text())["iteration"]
-    assert killed_at < 4
+    killed = json.loads(state.read_text())
+    killed_at = killed["iteration"]
+    assert killed_at < 4 and killed["cpu_seconds"] > 0
 
     resumed = subprocess.run([*argv, "--resume"], cwd=ROOT, capture_output=True, text=True,
                              timeout=300)
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["labels_used"] == 60
+    assert metrics["cpu_seconds"] > killed["cpu_seconds"]  # the run's CPU time, both parts
     history = json.loads((out / "history.json").read_text())
     assert [h["iteration"] for h in history] == [0, 1, 2, 3]
     with FeedbackStore(out / "feedback.db") as store:
