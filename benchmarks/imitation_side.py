@@ -26,11 +26,13 @@ b. ``wrapper``: steps/s of 8 HalfCheetah envs in a ``DummyVecEnv`` with a learne
    ``--rounds`` alternating rounds.
 c. ``learning``: PPO with our HalfCheetah-v0 settings (``agents.hyperparams``, read at
    run time and passed to both sides), the same steps, seeds and label budgets: our
-   ``agents.loop.run`` with the oracle teacher against imitation's
+   loop with the oracle teacher, as ``benchmarks.label_efficiency``'s own grid cells
+   (run where missing, reused where done), against imitation's
    ``PreferenceComparisons`` (``RandomFragmenter``, ``SyntheticGatherer`` at temperature
-   0, i.e. an oracle, ``PreferenceModel``, ``BasicRewardTrainer``). Normalised score
-   against our true-reward run of the same seed (the one baseline for both sides), true
-   return, wall time.
+   0, i.e. an oracle, ``PreferenceModel``, ``BasicRewardTrainer``), each of its runs kept
+   as it finishes (``benchmarks.imitation_learning``). Normalised score against our
+   true-reward cell of the same seed (the one baseline for both sides), true return, CPU
+   time.
 
 Ours runs ``rlhf_envs/HalfCheetah-v0`` (gymnasium 1.x's HalfCheetah-v5); imitation's side
 runs gymnasium 0.29's HalfCheetah-v4 (0.29 has no v5). The two share the reward (forward
@@ -41,13 +43,11 @@ from __future__ import annotations
 
 import argparse
 import inspect
-import json
 import os
 import statistics
 import sys
 import tempfile
 import time
-import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -61,11 +61,17 @@ import torch  # noqa: E402
 from stable_baselines3.common.env_util import make_vec_env  # noqa: E402
 
 from agents.envs import make_reward_env  # noqa: E402
-from agents.hyperparams import Settings, settings_for  # noqa: E402
-from agents.loop import FINAL_EVAL_SEED, RANDOM_POLICY_EVAL_SEED, RunConfig, run  # noqa: E402
-from agents.report import normalized_score  # noqa: E402
+from agents.hyperparams import settings_for  # noqa: E402
 from benchmarks.common import RESULTS, machine  # noqa: E402
+from benchmarks.grid import ROOT as PROJECT  # noqa: E402
+from benchmarks.imitation_learning import (  # noqa: E402
+    ENV,
+    THEIR_ENV,
+    learning_side_by_side,
+    ppo_settings,
+)
 from benchmarks.imitation_venv import SetupError, Side, SideError, side_python  # noqa: E402
+from benchmarks.label_efficiency import MUJOCO_STEPS  # noqa: E402
 from benchmarks.reward_model import LENGTH, make_data  # noqa: E402
 from feedback.answers import EQUAL, LEFT, RIGHT  # noqa: E402
 from feedback.cli import OneLineParser  # noqa: E402
@@ -76,9 +82,7 @@ from rlhf_envs import LearnedRewardVecEnv  # noqa: E402
 from rlhf_envs.robotics import ROBOTICS_ENVS  # noqa: E402
 from rlhf_envs.sb3.segment_recorder import SegmentRecorder  # noqa: E402
 
-ENV = "HalfCheetah-v0"  # ours, rlhf_envs/HalfCheetah-v0
 OUR_GYM_ENV = ROBOTICS_ENVS[ENV]  # the gymnasium env under it (HalfCheetah-v5)
-THEIR_ENV = "HalfCheetah-v4"  # gymnasium 0.29's newest HalfCheetah
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_VENV = ROOT / ".venv-imitation"
 DEFAULT_OUT = RESULTS / "imitation_side.json"
@@ -86,7 +90,8 @@ DEFAULT_OUT = RESULTS / "imitation_side.json"
 FIT_SEGMENTS = 400  # segments the fit's pairs are drawn from (as benchmarks.reward_model)
 WRAPPER_ENVS = 8
 QUICK = {"steps": 8_192, "labels": [50], "seeds": 1}
-FULL = {"steps": 262_144, "labels": [200, 700], "seeds": 3}
+# label_efficiency's steps and oracle budgets, so that our side is its cells
+FULL = {"steps": MUJOCO_STEPS, "labels": [350, 700], "seeds": 5}
 PARTS = ("fit", "wrapper", "learning")
 PREFERENCES = {LEFT: 1.0, RIGHT: 0.0, EQUAL: 0.5}  # imitation's P(first fragment preferred)
 # Our defaults that imitation's side is given too, read where they are defined.
@@ -196,129 +201,6 @@ def wrapper_side_by_side(side: Side, rounds: int, steps: int) -> dict:
     return result
 
 
-# ---------------------------------------------------------------- c. learning
-def encode(value: object) -> object:
-    """SB3 keyword arguments as JSON: classes and functions as ``{"import": "module:name"}``.
-
-    The side imports them back (``torch.nn.ReLU`` exists there too); anything else that
-    JSON cannot hold is refused (ValueError), before anything runs.
-    """
-    if isinstance(value, dict):
-        return {str(k): encode(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [encode(v) for v in value]
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
-    name = getattr(value, "__qualname__", "")
-    if isinstance(value, type) or (callable(value) and name and "<" not in name):
-        return {"import": f"{value.__module__}:{name}"}
-    raise ValueError(f"cannot pass the PPO setting {value!r} to imitation's side (not JSON, "
-                     "not an importable class or function)")
-
-
-def sb3_kwargs(settings: Settings) -> dict:
-    """The keyword arguments our loop gives SB3's PPO, ``policy_kwargs`` included.
-
-    Rows that carry ``policy_kwargs`` (rl-zoo3's) keep them apart from the agent's other
-    settings, as data with the activation named; :mod:`rlhf_envs.policies` turns them
-    into SB3's, as the loop does.
-    """
-    kwargs = dict(settings.agent)
-    data = getattr(settings, "policy_kwargs", None)
-    if data:
-        from rlhf_envs.policies import policy_kwargs_from_data
-
-        kwargs["policy_kwargs"] = policy_kwargs_from_data(data)
-    return kwargs
-
-
-def ppo_settings(steps: int) -> dict:
-    """Our PPO settings for HalfCheetah-v0, read now, and the loop's iterations for ``steps``.
-
-    A run trains whole PPO rollouts (``n_steps`` x ``n_envs``), at least one per
-    iteration; short runs (``--quick``) take fewer iterations than the table's.
-    """
-    settings = settings_for(ENV, "ppo")
-    rollout = settings.agent["n_steps"] * settings.loop.n_envs
-    if steps % rollout:
-        raise ValueError(f"--steps {steps} is not a whole number of PPO rollouts of "
-                         f"{rollout} steps (n_steps {settings.agent['n_steps']} x "
-                         f"{settings.loop.n_envs} envs)")
-    iterations = min(settings.loop.iterations, steps // rollout)
-    if iterations < 2:
-        raise ValueError(f"--steps {steps} is under two PPO rollouts of {rollout} steps; "
-                         "imitation's loop needs two iterations at least")
-    return {"agent": encode(sb3_kwargs(settings)), "n_envs": settings.loop.n_envs,
-            "iterations": iterations, "segment_length": settings.loop.segment_length,
-            "first_label_share": settings.loop.first_label_share,
-            "fit_epochs": settings.loop.fit_epochs,
-            "normalize_reward": settings.loop.normalize_reward,
-            "normalize_obs": getattr(settings.loop, "normalize_obs", False),
-            "eval_episodes": settings.loop.eval_episodes}
-
-
-def rounded(value: float | None, digits: int) -> float | None:
-    """``round``, passing None through (an undefined normalised score)."""
-    return None if value is None else round(value, digits)
-
-
-def learning_side_by_side(side: Side, steps: int, labels: Sequence[int], seeds: int,
-                          threads: int, work: Path) -> dict:
-    """Per seed our true-reward run, then per label budget our run and imitation's."""
-    settings = ppo_settings(steps)
-    warnings.filterwarnings("ignore")
-    runs = []
-    for seed in range(seeds):
-        common = dict(env_id=ENV, timesteps=steps, seed=seed, iterations=settings["iterations"],
-                      device="cpu", threads=threads, progress=False)
-        base = work / f"true_{seed}"
-        started = time.perf_counter()
-        baseline = run(RunConfig(**common, true_reward=True, out=base))
-        baseline_wall = time.perf_counter() - started
-        for budget in labels:
-            started = time.perf_counter()
-            ours = run(RunConfig(**common, teacher="oracle", labels=budget,
-                                 out=work / f"ours_{seed}_{budget}", baseline=base))
-            ours_wall = time.perf_counter() - started
-            theirs = side.ask(
-                "learn", env_id=THEIR_ENV, n_envs=settings["n_envs"], seed=seed,
-                timesteps=steps, iterations=settings["iterations"], labels=budget,
-                fragment_length=settings["segment_length"],
-                first_label_share=settings["first_label_share"],
-                fit_epochs=settings["fit_epochs"], fit_batch_size=FIT_BATCH,
-                hidden_sizes=HIDDEN_SIZES, normalize_reward=settings["normalize_reward"],
-                normalize_obs=settings["normalize_obs"], ppo=settings["agent"],
-                eval_episodes=settings["eval_episodes"], eval_seed=seed + FINAL_EVAL_SEED,
-                random_eval_seed=seed + RANDOM_POLICY_EVAL_SEED)
-            row = {
-                "seed": seed, "labels": budget,
-                "true_reward_agent_return": round(baseline["true_return_mean"], 2),
-                "true_reward_agent_wall_seconds": round(baseline_wall, 1),
-                "random_return": round(ours["random_return_mean"], 2),
-                "ours": {"true_return": round(ours["true_return_mean"], 2),
-                         "normalized_score": rounded(ours["normalized_score"], 3),
-                         "labels_used": ours["labels_used"], "timesteps": ours["timesteps"],
-                         "heldout_agreement": ours["reward_agreement_heldout"],
-                         "wall_seconds": round(ours_wall, 1),
-                         "loop_wall_seconds": ours["wall_seconds"]},
-                "imitation": {"true_return": round(theirs["true_return_mean"], 2),
-                              "normalized_score": rounded(normalized_score(
-                                  theirs["true_return_mean"], ours["random_return_mean"],
-                                  baseline["true_return_mean"]), 3),
-                              "random_return_v4": round(theirs["random_return_mean"], 2),
-                              "labels_used": theirs["labels_used"],
-                              "timesteps": theirs["timesteps"],
-                              "env_steps": theirs["env_steps"],
-                              "train_accuracy": theirs["reward_accuracy_train"],
-                              "wall_seconds": round(theirs["wall_seconds"], 1)},
-            }
-            runs.append(row)
-            print(json.dumps(row), flush=True)
-    return {"steps": steps, "labels": list(labels), "seeds": seeds, "settings": settings,
-            "baseline": "our true-reward PPO run of each seed (rlhf_envs/HalfCheetah-v0), "
-                        "and our random policy's return, for both sides", "runs": runs}
-
-
 # ---------------------------------------------------------------- the table
 def _mean(values: list[float | None], digits: int = 2) -> str:
     """Mean and, for several, the values: ``0.52 (0.40, 0.64)``; None counts as n/a."""
@@ -377,17 +259,17 @@ def markdown_table(result: dict) -> str:
             random = _mean([r["random_return"] for r in rows], 0)
             for label, key, digits in (("normalised score", "normalized_score", 2),
                                        ("true return", "true_return", 0),
-                                       ("wall time per run (s)", "wall_seconds", 0)):
-                ours = _mean([r["ours"][key] for r in rows], digits)
-                theirs = _mean([r["imitation"][key] for r in rows], digits)
+                                       ("CPU time per run (s)", "cpu_seconds", 0)):
+                ours = _mean([r["ours"].get(key) for r in rows], digits)
+                theirs = _mean([r["imitation"].get(key) for r in rows], digits)
                 note = (f"our true-reward agent {base}, random {random}" if key == "true_return"
                         else "")
-                if key == "wall_seconds":
-                    loop = _mean([r["ours"].get("loop_wall_seconds") for r in rows], 0)
+                if key == "cpu_seconds":
+                    base_cpu = _mean([r.get("true_reward_agent_cpu_seconds") for r in rows], 0)
                     steps = _mean([r["imitation"]["env_steps"] for r in rows], 0)
-                    note = (f"ours: the whole run() with its checkpoints, report and video "
-                            f"(its loop alone: {loop}); imitation's env steps, fragment "
-                            f"sampling included: {steps}")
+                    note = (f"ours: agents.train's whole run, evaluation included (our "
+                            f"true-reward run: {base_cpu}); imitation's: its train() and "
+                            f"evaluation, env steps with fragment sampling: {steps}")
                 lines.append(f"| {what}: {label} | {ours} | {theirs} | {note} |")
     return "\n".join(lines)
 
@@ -419,6 +301,13 @@ def build_parser() -> OneLineParser:
                         help="wrapper: VecEnv steps per round (default %(default)s)")
     parser.add_argument("--threads", type=int, default=1,
                         help="torch's CPU threads, each side (default %(default)s)")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                        help="learning: our grid cells run this many at once")
+    parser.add_argument("--runs", type=Path, default=PROJECT / "runs" / "grid",
+                        help="learning: our cells' run directories (as benchmarks.grid)")
+    parser.add_argument("--results", type=Path, default=None,
+                        help="learning: the grids' results, both sides (default "
+                             "benchmarks/results/grid; with --quick, a temporary folder)")
     parser.add_argument("--venv", type=Path, default=DEFAULT_VENV,
                         help="imitation's venv: reused if it imports imitation, else made "
                              f"there (default {DEFAULT_VENV.name} at the repository root)")
@@ -436,7 +325,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         if getattr(args, key) is None:
             setattr(args, key, value)
     for flag in ("steps", "seeds", "pairs", "epochs", "repeats", "rounds", "round_steps",
-                 "threads"):
+                 "threads", "workers"):
         if getattr(args, flag) < 1:
             parser.error(f"--{flag.replace('_', '-')} must be at least 1")
     if min(args.labels) < 1:
@@ -492,8 +381,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             "fit": lambda work: fit_side_by_side(side, args.pairs, args.epochs, args.repeats,
                                                  work),
             "wrapper": lambda work: wrapper_side_by_side(side, args.rounds, args.round_steps),
-            "learning": lambda work: learning_side_by_side(side, args.steps, args.labels,
-                                                           args.seeds, args.threads, work),
+            "learning": lambda work: learning_side_by_side(
+                side, args.steps, args.labels, args.seeds,
+                work / "runs" if args.quick else args.runs,
+                args.results or (work / "results" if args.quick else RESULTS / "grid"),
+                args.workers, FIT_BATCH, HIDDEN_SIZES),
         }
         result["part_seconds"] = {}
         with tempfile.TemporaryDirectory() as tmp:
@@ -502,7 +394,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     started = time.perf_counter()
                     result[name] = measure(Path(tmp))
                     result["part_seconds"][name] = round(time.perf_counter() - started, 1)
-    except SideError as err:  # what was measured is kept, with why the rest is missing
+    except (SideError, RuntimeError) as err:  # what was measured is kept, with why not more
         result["error"] = str(err)
     finally:
         side.close()

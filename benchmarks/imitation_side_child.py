@@ -227,7 +227,7 @@ def learn(env_id: str, n_envs: int, seed: int, timesteps: int, iterations: int, 
     hands the agent its own ``RewardVecEnvWrapper``; so here the reward net and the
     fragments see normalised observations too (ours keep raw ones).
     """
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     torch.manual_seed(seed)  # the reward net's initial weights (torch's own seed is random)
     rng = np.random.default_rng(seed)
     counter = StepCounter(imitation_vec_env(
@@ -266,6 +266,7 @@ def learn(env_id: str, n_envs: int, seed: int, timesteps: int, iterations: int, 
         "reward_accuracy_train": outcome["reward_accuracy"],
         "train_seconds": trained_seconds,
         "wall_seconds": time.perf_counter() - started,
+        "cpu_seconds": time.process_time() - cpu_started,
     }
 
 

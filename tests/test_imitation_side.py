@@ -13,15 +13,14 @@ import torch
 
 from agents.hyperparams import settings_for
 from benchmarks import imitation_venv
+from benchmarks.imitation_learning import encode, ppo_settings
 from benchmarks.imitation_side import (
     FULL,
     QUICK,
     SetupError,
-    encode,
     main,
     markdown_table,
     parse_args,
-    ppo_settings,
 )
 
 CANNED = {
@@ -43,10 +42,11 @@ CANNED = {
     "learning": {"steps": 8192, "labels": [50], "seeds": 2, "runs": [
         {"seed": seed, "labels": 50, "true_reward_agent_return": 100.0 + seed,
          "random_return": -280.0,
+         "true_reward_agent_cpu_seconds": 60.0,
          "ours": {"true_return": 50.0, "normalized_score": 0.5 + seed / 10,
-                  "wall_seconds": 80.0},
+                  "cpu_seconds": 80.0},
          "imitation": {"true_return": 0.0, "normalized_score": 0.3, "env_steps": 24192,
-                       "wall_seconds": 50.0}} for seed in (0, 1)]},
+                       "cpu_seconds": 50.0}} for seed in (0, 1)]},
 }
 
 
