@@ -91,7 +91,7 @@ FIT_SEGMENTS = 400  # segments the fit's pairs are drawn from (as benchmarks.rew
 WRAPPER_ENVS = 8
 QUICK = {"steps": 8_192, "labels": [50], "seeds": 1}
 # label_efficiency's steps and oracle budgets, so that our side is its cells
-FULL = {"steps": MUJOCO_STEPS, "labels": [350, 700], "seeds": 5}
+FULL = {"steps": MUJOCO_STEPS, "labels": [700, 350], "seeds": 5}  # 700 runs first
 PARTS = ("fit", "wrapper", "learning")
 PREFERENCES = {LEFT: 1.0, RIGHT: 0.0, EQUAL: 0.5}  # imitation's P(first fragment preferred)
 # Our defaults that imitation's side is given too, read where they are defined.
