@@ -1,7 +1,7 @@
 """Label efficiency: normalised score against label budget, per domain, IQM and 95% CI.
 
-    python -m benchmarks.label_efficiency [--domains HalfCheetah-v0 ...] [--seeds 5]
-        [--workers N] [--report-only] [--quick]
+    python -m benchmarks.label_efficiency [--domains HalfCheetah-v0-ppo ...] [--seeds 5]
+        [--budgets 700 ...] [--workers N] [--report-only] [--quick]
 
 Each domain is a resumable grid (``benchmarks.grid``): for every seed, a true-reward
 agent and one learned-reward agent per budget (oracle teacher), same algorithm,
@@ -14,7 +14,7 @@ cell's). Highway adds the crash rate and the speed term, SlateRec the watch time
 agent trained on clicks (its hand-written proxy).
 
 Run the same command again to finish a grid in later sittings: finished cells' results
-are committed under ``benchmarks/results/grid/label_efficiency-DOMAIN/``.
+are committed under ``benchmarks/results/grid/ENV-ALGO-STEPS/``.
 ``--report-only`` runs nothing and sums up what is there. Writes
 ``benchmarks/results/label_efficiency.json``, ``label_efficiency.png`` (score against
 labels with the intervals as bands) and ``label_efficiency_curves.png`` (both agents'
@@ -277,12 +277,15 @@ def one_budget(args: argparse.Namespace, **fields) -> Domain:
 
 
 def collect(domains: dict[str, Domain], args: argparse.Namespace, out: Path,
-            group=by_labels, column: str = "labels", plots: bool = True) -> dict:
+            group=by_labels, column: str = "labels", plots: bool = True,
+            this_sitting=lambda cell: True) -> dict:
     """Run (or with ``--report-only`` only read) each domain's grid, print its table,
     write the report (and with ``plots`` its figures) to ``out``; the report.
 
     :param group: what a table line gathers, of a cell (default: its label budget)
     :param column: the table's name for that
+    :param this_sitting: which cells to run now (the baselines always); the report sums
+        up every cell done
     """
     seeds = QUICK_SEEDS if args.quick else args.seeds
     report = {"seeds": seeds, "domains": {}, "errors": [], "machine": machine()}
@@ -290,8 +293,7 @@ def collect(domains: dict[str, Domain], args: argparse.Namespace, out: Path,
         cells = domain.cells(seeds)
         results = args.results / domain.grid
         if not args.report_only:
-            budgets = getattr(args, "budgets", None)
-            todo = [c for c in cells if budgets is None or c.labels in (0, *budgets)]
+            todo = [c for c in cells if c.teacher == TRUE_REWARD or this_sitting(c)]
             report["errors"] += run_grid(todo, args.runs / domain.grid, results,
                                          max(1, args.workers),
                                          progress=not args.no_progress)[1]
@@ -321,7 +323,8 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--out", type=Path, default=RESULTS / "label_efficiency.json")
     args = p.parse_args(argv)
     domains = {"quick": QUICK} if args.quick else {n: DOMAINS[n] for n in args.domains}
-    return collect(domains, args, args.out)
+    return collect(domains, args, args.out,
+                   this_sitting=lambda c: args.budgets is None or c.labels in args.budgets)
 
 
 if __name__ == "__main__":

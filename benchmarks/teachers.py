@@ -1,7 +1,7 @@
 """The six synthetic teachers at one budget: agreement with the oracle, normalised score.
 
     python -m benchmarks.teachers [--env HalfCheetah-v0] [--labels 700] [--seeds 5]
-        [--workers N] [--report-only] [--quick]
+        [--teachers mistake ...] [--workers N] [--report-only] [--quick]
 
 B-Pref's teachers (Lee et al. 2021), each the oracle with one flaw: ``bradley_terry``
 (stochastic, beta 1), ``myopic`` (discounts the early steps, gamma 0.9), ``mistake`` (10%
@@ -28,11 +28,15 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--env", default="HalfCheetah-v0")
     p.add_argument("--labels", type=int, default=700)
     p.add_argument("--timesteps", type=int, default=MUJOCO_STEPS)
+    p.add_argument("--teachers", nargs="+", choices=list(TEACHER_PRESETS), default=None,
+                   help="run only these teachers' cells (and the baselines) this sitting; "
+                        "the report sums up every teacher done")
     p.add_argument("--out", type=Path, default=RESULTS / "teachers.json")
     args = p.parse_args(argv)
     domain = one_budget(args, teachers=tuple(TEACHER_PRESETS))
     return collect({domain.env: domain}, args, args.out, group=lambda c: c.labels,
-                   column="labels", plots=False)
+                   column="labels", plots=False,
+                   this_sitting=lambda c: args.teachers is None or c.teacher in args.teachers)
 
 
 if __name__ == "__main__":

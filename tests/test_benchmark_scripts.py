@@ -113,3 +113,13 @@ def test_budgets_runs_only_their_cells_and_the_baselines(tmp_path, monkeypatch):
                            "--results", str(tmp_path), "--out", str(tmp_path / "le.json")])
     assert sorted((c.teacher, c.labels, c.seed) for c in ran) == [
         ("oracle", 100, 0), ("oracle", 100, 1), (TRUE_REWARD, 0, 0), (TRUE_REWARD, 0, 1)]
+
+
+def test_teachers_runs_only_the_teachers_asked_and_the_baselines(tmp_path, monkeypatch):
+    ran = []
+    monkeypatch.setattr(label_efficiency, "run_grid",
+                        lambda cells, *args, **kwargs: (ran.extend(cells), ({}, []))[1])
+    teachers.main(["--teachers", "mistake", "--seeds", "2", "--results", str(tmp_path),
+                   "--out", str(tmp_path / "t.json")])
+    assert sorted((c.teacher, c.labels, c.seed) for c in ran) == [
+        ("mistake", 700, 0), ("mistake", 700, 1), (TRUE_REWARD, 0, 0), (TRUE_REWARD, 0, 1)]
