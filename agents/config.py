@@ -269,6 +269,8 @@ class LoopState:
     buffer_ids: list[str] = field(default_factory=list)
     random_returns: list[float] = field(default_factory=list)
     wall_seconds: float = 0.0
-    cpu_seconds: float = 0.0  # this process's CPU time (see agents.loop.now)
+    # This process's CPU time (agents.loop.now); None once a checkpoint from before it
+    # was recorded is resumed (its first part is unknown, so a sum would be too low).
+    cpu_seconds: float | None = 0.0
     resumes: int = 0  # seeds segment ids apart from those of the runs before a kill
     reward_normalization: dict | None = None  # the running statistics, if normalised

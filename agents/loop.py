@@ -96,8 +96,11 @@ def run(config: RunConfig) -> dict:
 
 
 def now() -> tuple[float, float]:
-    """Wall and CPU time now. CPU time is this process's, all threads (its envs step in
-    it): a run's cost that other work on the machine, or a paused run, does not inflate."""
+    """Wall and CPU time now.
+
+    CPU time is this process's, all threads (its envs step in it): a run's cost that
+    other work on the machine, or a paused run, does not inflate.
+    """
     return time.monotonic(), time.process_time()
 
 
@@ -105,7 +108,8 @@ def charge(state: LoopState, since: tuple[float, float]) -> tuple[float, float]:
     """Add the wall and CPU time since ``since`` to the run's; the time now."""
     clock = now()
     state.wall_seconds += clock[0] - since[0]
-    state.cpu_seconds += clock[1] - since[1]
+    if state.cpu_seconds is not None:  # None: resumed from a checkpoint that lacked it
+        state.cpu_seconds += clock[1] - since[1]
     return clock
 
 
@@ -150,7 +154,9 @@ def resume(config: RunConfig, out: Path, envs, recorder: SegmentRecorder,
     """
     checkpoint = checkpoint_dir(out)
     try:
-        state = LoopState(**json.loads((checkpoint / "state.json").read_text()))
+        # A checkpoint from before CPU time was recorded: its first part's is unknown.
+        state = LoopState(**{"cpu_seconds": None,
+                             **json.loads((checkpoint / "state.json").read_text())})
     except (OSError, ValueError, TypeError) as err:
         raise FeedbackError(f"--resume: {checkpoint / 'state.json'} is damaged ({err})") from None
     state.resumes += 1  # new segment ids, apart from those drawn before the stop

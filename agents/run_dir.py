@@ -103,7 +103,7 @@ def write_outputs(config: RunConfig, out: Path, state: LoopState, model: RewardM
         "reward_agreement_oracle": (state.history[-1].get("oracle_agreement")
                                     if state.history else None),
         "wall_seconds": round(state.wall_seconds, 1),
-        "cpu_seconds": round(state.cpu_seconds, 1),
+        "cpu_seconds": None if state.cpu_seconds is None else round(state.cpu_seconds, 1),
         "reward_hacking_alerts": len(state.alerts),
     }
     if baseline is not None:

@@ -116,8 +116,8 @@ def run_cell(cell: Cell, runs: Path) -> dict:
     """Run one cell to the end; its results (written by the caller, where the grid runs)."""
     out = runs / cell.name
     env = {**os.environ, "OMP_NUM_THREADS": "1"}  # one core a cell, torch and BLAS alike
-    started = time.monotonic()
-    done = subprocess.run(cell.command(out), cwd=ROOT, env=env, capture_output=True, text=True)
+    started, command = time.monotonic(), cell.command(out)  # before it makes a checkpoint
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
     if done.returncode != 0:
         lines = done.stderr.strip().splitlines()[-ERROR_LINES:]
         raise RuntimeError(f"{cell.name}: exit {done.returncode}: {' | '.join(lines)}")
@@ -127,7 +127,7 @@ def run_cell(cell: Cell, runs: Path) -> dict:
         "history": json.loads((out / "history.json").read_text()),
         "wall_seconds_this_sitting": round(time.monotonic() - started, 1),
         "machine": machine(),
-        "command": " ".join(cell.command(out)[1:]),
+        "command": " ".join(command[1:]),  # --resume if this sitting resumed it
     }
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from agents.hyperparams import Settings, settings_for
@@ -21,11 +22,16 @@ from agents.loop import FINAL_EVAL_SEED, RANDOM_POLICY_EVAL_SEED
 from agents.report import normalized_score
 from benchmarks.grid import TRUE_REWARD, Cell, load_results, run_grid
 from benchmarks.imitation_venv import Side
-from benchmarks.label_efficiency import Domain
+from benchmarks.label_efficiency import DOMAINS, Domain
 from feedback.files import write_json
 
 ENV = "HalfCheetah-v0"  # ours, rlhf_envs/HalfCheetah-v0
 THEIR_ENV = "HalfCheetah-v4"  # gymnasium 0.29's newest HalfCheetah
+OUR_GRID = DOMAINS[f"{ENV}-ppo"]  # label_efficiency's, whose cells our side is
+
+
+class GridError(RuntimeError):
+    """Our side's cells could not be run, or imitation's kept runs do not fit this one."""
 
 
 def encode(value: object) -> object:
@@ -89,10 +95,11 @@ def ppo_settings(steps: int) -> dict:
 
 
 def our_domain(steps: int, labels: Sequence[int], settings: dict) -> Domain:
-    """label_efficiency's HalfCheetah-v0 PPO grid at ``steps``, these budgets."""
+    """label_efficiency's HalfCheetah-v0 PPO grid at ``steps``, these budgets (the same
+    cells at its own steps; fewer iterations only where ``steps`` has too few rollouts)."""
     fewer = settings["iterations"] if settings["iterations"] < settings[
         "default_iterations"] else None
-    return Domain(ENV, "ppo", tuple(labels), steps, iterations=fewer)
+    return replace(OUR_GRID, budgets=tuple(labels), timesteps=steps, iterations=fewer)
 
 
 def their_name(cell: Cell) -> str:
@@ -164,7 +171,9 @@ def learning_side_by_side(side: Side, steps: int, labels: Sequence[int], seeds: 
     ours_done, errors = run_grid(cells, runs / domain.grid, results / domain.grid, workers,
                                  progress=False)
     if errors:
-        raise RuntimeError(f"our side's grid failed: {errors[0]}")
+        raise GridError(f"our side's grid failed: {errors[0]}")
+    given = {"settings": settings, "fit_batch": fit_batch, "hidden_sizes": hidden_sizes,
+             "imitation": side.ask("versions")}
     theirs_folder = results / f"{domain.grid}-imitation"
     theirs_folder.mkdir(parents=True, exist_ok=True)
     theirs_done = load_results(theirs_folder)
@@ -173,12 +182,16 @@ def learning_side_by_side(side: Side, steps: int, labels: Sequence[int], seeds: 
         if cell.teacher == TRUE_REWARD:
             continue
         name = their_name(cell)
-        if name not in theirs_done:
-            theirs_done[name] = {"cell": {"env": THEIR_ENV, "seed": cell.seed,
-                                          "labels": cell.labels, "timesteps": steps},
-                                 "metrics": their_run(side, settings, cell, fit_batch,
-                                                      hidden_sizes)}
-            write_json(theirs_folder / f"{name}.json", theirs_done[name], indent=2)
+        kept = theirs_done.get(name)
+        if kept is None:
+            kept = theirs_done[name] = {
+                "cell": {"env": THEIR_ENV, "seed": cell.seed, "labels": cell.labels,
+                         "timesteps": steps}, **given,
+                "metrics": their_run(side, settings, cell, fit_batch, hidden_sizes)}
+            write_json(theirs_folder / f"{name}.json", kept, indent=2)
+        elif any(kept.get(key) != value for key, value in given.items()):
+            raise GridError(f"{theirs_folder / name}.json was run with other settings or "
+                            "another imitation than this run's; move it away to run it again")
         rows.append(row(cell, ours_done[cell.name]["metrics"],
                         ours_done[cell.baseline().name]["metrics"],
                         theirs_done[name]["metrics"]))

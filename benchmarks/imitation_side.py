@@ -67,6 +67,7 @@ from benchmarks.grid import ROOT as PROJECT  # noqa: E402
 from benchmarks.imitation_learning import (  # noqa: E402
     ENV,
     THEIR_ENV,
+    GridError,
     learning_side_by_side,
     ppo_settings,
 )
@@ -267,9 +268,10 @@ def markdown_table(result: dict) -> str:
                 if key == "cpu_seconds":
                     base_cpu = _mean([r.get("true_reward_agent_cpu_seconds") for r in rows], 0)
                     steps = _mean([r["imitation"]["env_steps"] for r in rows], 0)
-                    note = (f"ours: agents.train's whole run, evaluation included (our "
-                            f"true-reward run: {base_cpu}); imitation's: its train() and "
-                            f"evaluation, env steps with fragment sampling: {steps}")
+                    note = (f"ours: the loop's run(), both evaluations included, no imports, "
+                            f"report or video (our true-reward run: {base_cpu}); imitation's: "
+                            f"its train() and evaluations, env steps with fragment sampling: "
+                            f"{steps}")
                 lines.append(f"| {what}: {label} | {ours} | {theirs} | {note} |")
     return "\n".join(lines)
 
@@ -300,11 +302,13 @@ def build_parser() -> OneLineParser:
     parser.add_argument("--round-steps", type=int, default=1_000,
                         help="wrapper: VecEnv steps per round (default %(default)s)")
     parser.add_argument("--threads", type=int, default=1,
-                        help="torch's CPU threads, each side (default %(default)s)")
+                        help="fit and wrapper: torch's CPU threads, each side (default "
+                             "%(default)s; the learning part's runs take one, as the grid's)")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
                         help="learning: our grid cells run this many at once")
-    parser.add_argument("--runs", type=Path, default=PROJECT / "runs" / "grid",
-                        help="learning: our cells' run directories (as benchmarks.grid)")
+    parser.add_argument("--runs", type=Path, default=None,
+                        help="learning: our cells' run directories (default runs/grid, as "
+                             "benchmarks.grid; with --quick, a temporary folder)")
     parser.add_argument("--results", type=Path, default=None,
                         help="learning: the grids' results, both sides (default "
                              "benchmarks/results/grid; with --quick, a temporary folder)")
@@ -331,6 +335,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     if min(args.labels) < 1:
         parser.error("--labels must be at least 1")
     if "learning" in args.parts:
+        if args.threads != 1:
+            parser.error("--threads: the learning part runs one thread a side, as the grid's "
+                         "cells do; give --parts fit wrapper for more")
         try:
             ppo_settings(args.steps)
         except ValueError as err:
@@ -383,7 +390,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "wrapper": lambda work: wrapper_side_by_side(side, args.rounds, args.round_steps),
             "learning": lambda work: learning_side_by_side(
                 side, args.steps, args.labels, args.seeds,
-                work / "runs" if args.quick else args.runs,
+                args.runs or (work / "runs" if args.quick else PROJECT / "runs" / "grid"),
                 args.results or (work / "results" if args.quick else RESULTS / "grid"),
                 args.workers, FIT_BATCH, HIDDEN_SIZES),
         }
@@ -394,7 +401,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     started = time.perf_counter()
                     result[name] = measure(Path(tmp))
                     result["part_seconds"][name] = round(time.perf_counter() - started, 1)
-    except (SideError, RuntimeError) as err:  # what was measured is kept, with why not more
+    except (SideError, GridError) as err:  # what was measured is kept, with why not more
         result["error"] = str(err)
     finally:
         side.close()

@@ -96,13 +96,19 @@ def test_the_highway_columns_come_from_its_metrics():
     assert row["speed_term"] == pytest.approx(0.2) and row["true_speed_term"] == 0.1
 
 
-def test_the_loop_cost_is_cpu_time_where_both_runs_have_it():
-    cell = QUICK.cells(1)[1]
-    learned, base = result(cell, -20.0, 300.0), result(cell.baseline(), -10.0, 100.0)
-    done = {cell.name: learned, cell.baseline().name: base}
-    assert score_rows([cell.baseline(), cell], done, reps=10)[0]["loop_cost"] == 3.0
-    learned["metrics"]["cpu_seconds"], base["metrics"]["cpu_seconds"] = 110.0, 100.0
-    assert score_rows([cell.baseline(), cell], done, reps=10)[0]["loop_cost"] == 1.1
+def test_the_loop_cost_is_cpu_time_where_every_run_has_it_else_wall_time():
+    cells = QUICK.cells(2)
+    done = {c.name: result(c, -20.0, 100.0 if c.teacher == TRUE_REWARD else 300.0,
+                           cpu_seconds=100.0 if c.teacher == TRUE_REWARD else 110.0)
+            for c in cells if c.labels in (0, 10)}
+
+    def cost() -> tuple[float, str]:
+        [row] = score_rows(cells, done, reps=10)
+        return row["loop_cost"], row["loop_cost_of"]
+
+    assert cost() == (pytest.approx(1.1), "cpu_seconds")
+    done[cells[-1].baseline().name]["metrics"]["cpu_seconds"] = None  # resumed from before
+    assert cost() == (pytest.approx(3.0), "wall_seconds")  # not a mix of the two
 
 
 def test_budgets_runs_only_their_cells_and_the_baselines(tmp_path, monkeypatch):
@@ -123,3 +129,12 @@ def test_teachers_runs_only_the_teachers_asked_and_the_baselines(tmp_path, monke
                    "--out", str(tmp_path / "t.json")])
     assert sorted((c.teacher, c.labels, c.seed) for c in ran) == [
         ("mistake", 700, 0), ("mistake", 700, 1), (TRUE_REWARD, 0, 0), (TRUE_REWARD, 0, 1)]
+
+
+def test_a_budget_no_domain_has_is_refused_in_one_line(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        label_efficiency.main(["--domains", "Highway-v0-ppo", "--budgets", "700",
+                               "--results", str(tmp_path)])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "--budgets 700: no domain asked has that budget" in err and "[50, 100, 200]" in err

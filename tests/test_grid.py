@@ -75,6 +75,8 @@ def test_the_quick_grid_runs_then_counts_its_cells_done(tmp_path, capsys):
     result = json.loads(files[0].read_text())
     assert result["metrics"]["timesteps"] == 2048 and result["metrics"]["labels_used"] == 20
     assert len(result["history"]) == 2 and result["cell"]["teacher"] == "oracle"
+    assert "--resume" not in result["command"]  # the command it ran, not one to resume it
+    assert result["metrics"]["cpu_seconds"] > 0
     assert "2 of 2 cells done" in capsys.readouterr().out
     stamps = [f.stat().st_mtime for f in files]
     started = time.monotonic()

@@ -66,6 +66,9 @@ def test_steps_that_are_no_whole_number_of_rollouts_end_in_one_line(capsys):
     err = capsys.readouterr().err.strip()
     assert "whole number of PPO rollouts" in err and len(err.splitlines()) == 1
     parse_args(["--steps", "1000", "--parts", "fit"])  # no learning: any steps will do
+    with pytest.raises(SystemExit):  # the learning part runs one thread, as the grid
+        parse_args(["--threads", "2"])
+    parse_args(["--threads", "2", "--parts", "fit", "wrapper"])
 
 
 def test_ppo_settings_are_read_from_the_hyperparams_table_at_run_time():
@@ -96,6 +99,8 @@ def test_the_table_holds_every_part_of_a_result():
     assert "0.950 (LearnedRewardVecEnv: 9,500 vs 10,000)" in table
     assert "| 0.55 (0.50, 0.60) | 0.30 (0.30, 0.30) |" in table
     assert "our true-reward agent 100 (100, 101), random -280" in table
+    assert "CPU time per run (s) | 80 (80, 80) | 50 (50, 50) |" in table
+    assert "our true-reward run: 60 (60, 60)" in table
 
 
 def test_a_venv_path_that_cannot_hold_a_venv_skips_in_one_line(tmp_path, capsys):
@@ -132,3 +137,53 @@ def test_a_side_venv_that_imports_imitation_is_reused(tmp_path, monkeypatch):
     monkeypatch.setattr(imitation_venv, "side_imports", lambda path: path == python)
     monkeypatch.setattr(imitation_venv, "install_side_venv", no_install)
     assert imitation_venv.side_python(tmp_path / "side") == python
+
+
+class FakeSide:
+    """imitation's side, answering from canned figures and counting its runs."""
+
+    def __init__(self, version: str = "1.0.1"):
+        self.runs, self.version = [], version
+
+    def ask(self, do: str, **request) -> dict:
+        if do == "versions":
+            return {"imitation": self.version}
+        self.runs.append((request["seed"], request["labels"]))
+        return {"true_return_mean": 20.0, "random_return_mean": -280.0, "labels_used":
+                request["labels"], "timesteps": request["timesteps"], "env_steps": 9000,
+                "reward_accuracy_train": 0.9, "wall_seconds": 12.0, "cpu_seconds": 10.0}
+
+
+def test_the_learning_part_reuses_our_grid_cells_and_keeps_imitations_runs(tmp_path,
+                                                                          monkeypatch):
+    from benchmarks import imitation_learning
+    from benchmarks.grid import TRUE_REWARD
+    from benchmarks.label_efficiency import DOMAINS
+
+    steps = FULL["steps"]
+    ours = {c.name: {"metrics": {"true_return_mean": -40.0 if c.teacher == TRUE_REWARD
+                                 else -160.0, "random_return_mean": -280.0,
+                                 "labels_used": c.labels, "timesteps": steps,
+                                 "reward_agreement_heldout": 0.9, "wall_seconds": 9.0,
+                                 "cpu_seconds": 8.0}}
+            for c in DOMAINS["HalfCheetah-v0-ppo"].cells(2) if c.labels in (0, 700)}
+    asked = []
+    monkeypatch.setattr(imitation_learning, "run_grid", lambda cells, runs, results, *a, **k: (
+        asked.append((results.name, [c.name for c in cells])), (ours, []))[1])
+    side = FakeSide()
+
+    def learn(side):
+        return imitation_learning.learning_side_by_side(side, steps, [700], 2, tmp_path / "r",
+                                                        tmp_path, 1, 64, [64, 64])
+
+    first = learn(side)
+    [(grid, names)] = asked
+    assert grid == DOMAINS["HalfCheetah-v0-ppo"].grid and set(names) == set(ours)
+    assert side.runs == [(0, 700), (1, 700)]
+    [row, _] = first["runs"]
+    assert row["ours"]["normalized_score"] == 0.5 and row["imitation"]["normalized_score"] \
+        == pytest.approx(300 / 240, abs=1e-3) and row["imitation"]["cpu_seconds"] == 10.0
+    again = FakeSide()
+    assert learn(again)["runs"] == first["runs"] and again.runs == []  # kept, not rerun
+    with pytest.raises(imitation_learning.GridError, match="another imitation"):
+        learn(FakeSide(version="1.0.2"))

@@ -126,6 +126,8 @@ def test_sigkill_then_resume_finishes_without_asking_twice(tmp_path):
     killed = json.loads(state.read_text())
     killed_at = killed["iteration"]
     assert killed_at < 4 and killed["cpu_seconds"] > 0
+    killed["cpu_seconds"] += 1000.0  # so that the sum below shows the first part counted
+    state.write_text(json.dumps(killed))
 
     resumed = subprocess.run([*argv, "--resume"], cwd=ROOT, capture_output=True, text=True,
                              timeout=300)

@@ -20,7 +20,7 @@ from torch import nn
 from agents.config import LoopState, RunConfig, check_config
 from agents.envs import evaluate
 from agents.hyperparams import settings_for
-from agents.loop import build_envs, resume
+from agents.loop import build_envs, charge, now, resume
 from agents.reward_learning import TrueRewardBaseline
 from agents.run_dir import save_checkpoint
 from feedback.errors import FeedbackError
@@ -179,6 +179,24 @@ def test_resume_restores_the_observation_statistics(trained, tmp_path):
     fresh.learn(ROLLOUT, reset_num_timesteps=False)  # goes on from them
     assert fresh.num_timesteps == before + ROLLOUT
     assert fresh.get_env().obs_rms.count == pytest.approx(saved.count + 1 + ROLLOUT)
+
+
+def test_a_checkpoint_from_before_cpu_time_resumes_with_it_unknown(trained, tmp_path):
+    import shutil
+
+    config, _, out = trained
+    copy = tmp_path / "old"
+    shutil.copytree(out / "checkpoint", copy / "checkpoint")
+    state_file = copy / "checkpoint" / "state.json"
+    saved = json.loads(state_file.read_text())
+    assert saved["cpu_seconds"] == 0.0  # written by this version
+    del saved["cpu_seconds"]
+    state_file.write_text(json.dumps(saved))
+    _, _, envs, recorder, fresh = build(tmp_path / "fresh")
+    state = resume(config, copy, envs, recorder, fresh, TrueRewardBaseline())
+    assert state.cpu_seconds is None  # not the resumed part alone, passed off as the run's
+    charge(state, now())
+    assert state.cpu_seconds is None and state.wall_seconds > 0
 
 
 def test_checkpoints_of_other_normalisation_do_not_fit(trained, tmp_path):
