@@ -211,18 +211,25 @@ def curves(cells: list[Cell], done: dict[str, dict]) -> dict[str, list[tuple[int
 
 
 def plot(report: dict, out: Path) -> list[Path]:
-    """Score against labels (bands: the 95% CIs) and learning curves, one panel a domain."""
+    """Score against labels (bands: the 95% CIs) and learning curves, one panel a domain
+    with a cell done, three panels a row."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    names = list(report["domains"])
+    names = [n for n, found in report["domains"].items() if found["cells_done"]] or list(
+        report["domains"])[:1]
+    columns = min(3, len(names))
+    rows = -(-len(names) // columns)
     written = []
     for suffix, draw in (("", _draw_scores), ("_curves", _draw_curves)):
-        fig, axes = plt.subplots(1, len(names), figsize=(4.2 * len(names), 3.4), squeeze=False)
-        for ax, name in zip(axes[0], names):
+        fig, axes = plt.subplots(rows, columns, figsize=(4.2 * columns, 3.4 * rows),
+                                 squeeze=False)
+        for ax, name in zip(axes.flat, names):
             draw(ax, name, report["domains"][name])
+        for ax in axes.flat[len(names):]:
+            ax.set_visible(False)
         fig.tight_layout()
         path = out.with_name(f"{out.stem}{suffix}.png")
         fig.savefig(path, dpi=110)
