@@ -88,10 +88,9 @@ class Domain:
 # Not rl-zoo3's 1M PPO steps: its rows' small minibatches (64 or 32, 5-20 epochs) make a
 # step cost about 4 ms on one core here (HalfCheetah's row: 16,384 true-reward steps took
 # 86 s alone, evaluation included), so a 1M-step run takes over an hour and a domain's 25
-# cells some 30 core-hours. At
-# 301,056 steps (588 rollouts of 512) a HalfCheetah true-reward cell takes about 22
-# minutes of CPU and ends at 3,400-5,100 (seeds 0 and 1), still climbing: the learning
-# curves show how far each agent got.
+# cells some 30 core-hours. At 301,056 steps (588 rollouts of 512) a HalfCheetah
+# true-reward cell takes about 22 minutes of CPU and ends at 3,400-5,100 (seeds 0-4),
+# still climbing: the learning curves show how far each agent got.
 MUJOCO_STEPS = 301_056
 DOMAINS = {d.name or f"{d.env}-{d.algo}": d for d in (
     Domain("HalfCheetah-v0", "ppo", (100, 350, 700, 1400), MUJOCO_STEPS),

@@ -19,9 +19,9 @@ from benchmarks.imitation_side import (
     QUICK,
     SetupError,
     main,
-    markdown_table,
     parse_args,
 )
+from benchmarks.imitation_table import markdown_table
 
 CANNED = {
     "envs": {"ours": "rlhf_envs/HalfCheetah-v0 = HalfCheetah-v5 (gymnasium 1.4.0)",
