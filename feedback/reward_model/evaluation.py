@@ -1,4 +1,4 @@
-"""Label bookkeeping shared by fitting and monitoring: hashes, held-out split, agreement."""
+"""Label bookkeeping shared by fitting and monitoring: usable labels, hashes, agreement."""
 
 from __future__ import annotations
 
@@ -7,8 +7,34 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from feedback.answers import LEFT, RIGHT
+from feedback.answers import ANSWERS, EQUAL, LEFT, RIGHT, SKIP
+from feedback.errors import FeedbackError
 from feedback.segments import Segment
+
+TARGETS = {LEFT: 1.0, RIGHT: 0.0, EQUAL: 0.5}  # P(left preferred)
+
+
+def usable_labels(
+    pairs: np.ndarray, answers: Sequence[str], weights: np.ndarray | None = None
+) -> tuple[np.ndarray, list[str], np.ndarray, np.ndarray]:
+    """The labels a fit can use: pairs, answers, weights and targets, skips left out.
+
+    Raises :class:`FeedbackError` in one line when the answers do not match the pairs,
+    are unknown, or are all skips.
+    """
+    pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
+    if len(pairs) != len(answers):
+        raise FeedbackError(f"{len(pairs)} pairs but {len(answers)} answers")
+    unknown = set(answers) - set(ANSWERS)
+    if unknown:
+        raise FeedbackError(f"unknown answers {sorted(unknown)}; use left/right/equal/skip")
+    weights = np.ones(len(pairs)) if weights is None else np.asarray(weights, np.float64)
+    keep = np.array([a != SKIP for a in answers], dtype=bool)
+    answers = [a for a in answers if a != SKIP]
+    if not answers:
+        raise FeedbackError("no usable labels to fit on (all skipped or none given)")
+    targets = np.array([TARGETS[a] for a in answers], dtype=np.float32)
+    return pairs[keep], answers, weights[keep], targets
 
 
 def labels_hash(segments: Sequence[Segment], pairs: np.ndarray, answers: Sequence[str]) -> str:

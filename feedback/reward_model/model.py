@@ -30,9 +30,13 @@ import numpy as np
 import torch
 from gymnasium import spaces
 
-from feedback.answers import ANSWERS, EQUAL, LEFT, RIGHT, SKIP
 from feedback.errors import FeedbackError, check_count
-from feedback.reward_model.evaluation import agreement, heldout_mask, labels_hash
+from feedback.reward_model.evaluation import (
+    agreement,
+    heldout_mask,
+    labels_hash,
+    usable_labels,
+)
 from feedback.reward_model.features import FeatureSpec, space_from_json, space_to_json
 from feedback.reward_model.files import (
     FORMAT,
@@ -45,8 +49,6 @@ from feedback.reward_model.files import (
 )
 from feedback.reward_model.folded import FoldedEnsemble
 from feedback.segments import Segment, live_masks, stack
-
-TARGETS = {LEFT: 1.0, RIGHT: 0.0, EQUAL: 0.5}  # P(left preferred)
 
 
 @dataclass
@@ -217,19 +219,7 @@ class RewardModel:
         batch_size = check_count("batch size", batch_size, 1)
         if not 0 <= heldout_fraction < 1:
             raise FeedbackError(f"heldout_fraction must be in [0, 1), got {heldout_fraction}")
-        pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
-        if len(pairs) != len(answers):
-            raise FeedbackError(f"{len(pairs)} pairs but {len(answers)} answers")
-        unknown = set(answers) - set(ANSWERS)
-        if unknown:
-            raise FeedbackError(f"unknown answers {sorted(unknown)}; use left/right/equal/skip")
-        weights = np.ones(len(pairs)) if weights is None else np.asarray(weights, np.float64)
-        keep = np.array([a != SKIP for a in answers], dtype=bool)
-        pairs, weights = pairs[keep], weights[keep]
-        answers = [a for a in answers if a != SKIP]
-        if not len(pairs):
-            raise FeedbackError("no usable labels to fit on (all skipped or none given)")
-        targets = np.array([TARGETS[a] for a in answers], dtype=np.float32)
+        pairs, answers, weights, targets = usable_labels(pairs, answers, weights)
 
         in_heldout = heldout_mask(segments, pairs, heldout_fraction)
         heldout, train = np.flatnonzero(in_heldout), np.flatnonzero(~in_heldout)
