@@ -139,6 +139,7 @@ def score_rows(cells: list[Cell], done: dict[str, dict], group=by_labels,
                "true_terminated_share": _mean(b.get("terminated_share") for b in base),
                "speed_term": _mean(_per_step(m, "high_speed_reward") for m in metrics),
                "true_speed_term": _mean(_per_step(b, "high_speed_reward") for b in base)}
+        row.update(agreement_at(r["history"] for r, _ in found))
         if not teacher.startswith(TERM):
             scores = [normalized(r, b) for r, b in found]
             if None not in scores:
@@ -155,6 +156,24 @@ def loop_cost(pairs: list[tuple[dict, dict]]) -> tuple[float, str]:
     cpu = all(m.get("cpu_seconds") is not None for pair in pairs for m in pair)
     key = "cpu_seconds" if cpu else "wall_seconds"
     return iqm([learned[key] / true[key] for learned, true in pairs]), key
+
+
+AGREEMENT_LABELS = 500  # the target's budget: agreement at least 0.90 with 500 labels
+
+
+def agreement_at(histories, labels: int = AGREEMENT_LABELS) -> dict:
+    """Mean agreement (held-out, and oracle on fresh pairs) at each run's first refit
+    with at least ``labels`` labels, and the mean label count there; {} if no run got
+    that far. A grid has no 500 cell: its larger budgets' runs pass through 500."""
+    found = [next((h for h in history if (h.get("labels") or 0) >= labels), None)
+             for history in histories]
+    found = [h for h in found if h is not None]
+    if not found:
+        return {}
+    return {"at_labels": statistics.mean(h["labels"] for h in found),
+            "at_labels_seeds": len(found),
+            "at_labels_heldout_agreement": _mean(h.get("heldout_agreement") for h in found),
+            "at_labels_oracle_agreement": _mean(h.get("oracle_agreement") for h in found)}
 
 
 def _mean(values) -> float | None:
@@ -190,6 +209,14 @@ def table(domain: str, rows: list[dict], timesteps: int, column: str = "labels")
                      f"{r['random_return']:.1f} | {agree} | {r['loop_cost']:.2f}x"
                      f"{'' if r['loop_cost_of'] == 'cpu_seconds' else ' (wall)'} | {ended} | "
                      f"{speed} |")
+    for r in rows:
+        if r.get("at_labels_heldout_agreement") is not None:
+            lines.append(f"\n{r['teacher']} {r['group']}: agreement at the first refit with "
+                         f"at least {AGREEMENT_LABELS} labels ({r['at_labels']:.0f} on average, "
+                         f"{r['at_labels_seeds']} seeds): held-out "
+                         f"{r['at_labels_heldout_agreement']:.2f}, oracle "
+                         + ("n/a" if r["at_labels_oracle_agreement"] is None
+                            else f"{r['at_labels_oracle_agreement']:.2f}"))
     return lines
 
 

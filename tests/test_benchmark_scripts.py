@@ -138,3 +138,20 @@ def test_a_budget_no_domain_has_is_refused_in_one_line(tmp_path, capsys):
     assert exit_info.value.code == 2
     err = capsys.readouterr().err.strip().splitlines()[-1]
     assert "--budgets 700: no domain asked has that budget" in err and "[50, 100, 200]" in err
+
+
+def test_agreement_at_500_labels_is_read_at_each_runs_first_refit_past_500():
+    from benchmarks.label_efficiency import agreement_at
+
+    def refits(*points):
+        return [{"labels": n, "heldout_agreement": h, "oracle_agreement": o}
+                for n, h, o in points]
+
+    runs = [refits((300, 0.8, 0.8), (520, 0.9, 0.95), (700, 0.7, 0.7)),
+            refits((480, 0.6, 0.6), (560, 0.94, None), (700, 0.7, 0.7)),
+            refits((100, 0.5, 0.5), (350, 0.6, 0.6))]  # a 350-label run never gets there
+    found = agreement_at(runs)
+    assert found["at_labels"] == 540 and found["at_labels_seeds"] == 2
+    assert found["at_labels_heldout_agreement"] == pytest.approx(0.92)
+    assert found["at_labels_oracle_agreement"] == 0.95  # the one run that measured it
+    assert agreement_at(runs[2:]) == {}
