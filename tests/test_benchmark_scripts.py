@@ -155,3 +155,37 @@ def test_agreement_at_500_labels_is_read_at_each_runs_first_refit_past_500():
     assert found["at_labels_heldout_agreement"] == pytest.approx(0.92)
     assert found["at_labels_oracle_agreement"] == 0.95  # the one run that measured it
     assert agreement_at(runs[2:]) == {}
+
+
+def test_label_noise_splits_a_runs_pairs_as_the_fit_did_and_counts_the_teachers_mistakes(
+        tmp_path, cheetah_train):
+    import numpy as np
+    from gymnasium import spaces
+
+    from benchmarks.label_noise import main
+    from feedback.reward_model import RewardModel
+    from feedback.segments import sample_pairs
+    from feedback.store import FeedbackStore
+    from feedback.teachers import make_teacher
+
+    pairs = sample_pairs(len(cheetah_train), 200, np.random.default_rng(0))
+    left, right = [cheetah_train[i] for i in pairs[:, 0]], [cheetah_train[i] for i in pairs[:, 1]]
+    oracle = make_teacher("oracle").answer_segments(left, right)
+    flipped = np.random.default_rng(1).random(len(pairs)) < 0.2
+    answers = [{"left": "right", "right": "left"}[a] if f else a for a, f in zip(oracle, flipped)]
+    model = RewardModel(spaces.Box(-np.inf, np.inf, (17,)), spaces.Box(-1, 1, (6,)), seed=0)
+    fit = model.fit(cheetah_train, pairs, answers, epochs=5)
+    run = tmp_path / "run"
+    model.save(run / "reward_model")
+    with FeedbackStore(run / "feedback.db") as store:
+        store.add_segments(cheetah_train)
+        queries = store.add_queries([(a.id, b.id) for a, b in zip(left, right)])
+        store.add_labels(zip(queries, answers), "mistaken")
+
+    found = main([str(run), "--out", str(tmp_path / "noise.json")])["runs"]["run"]
+    assert found["heldout"]["pairs"] == fit.n_heldout
+    assert found["heldout"]["model_agrees_with_teacher"] == pytest.approx(fit.heldout_agreement)
+    assert found["trained"]["model_agrees_with_teacher"] == pytest.approx(fit.train_agreement)
+    mistakes = found["heldout"]["pairs"] * found["heldout"]["teacher_contradicts_oracle"] + \
+        found["trained"]["pairs"] * found["trained"]["teacher_contradicts_oracle"]
+    assert round(mistakes) == flipped.sum()
