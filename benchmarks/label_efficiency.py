@@ -322,8 +322,8 @@ def collect(domains: dict[str, Domain], args: argparse.Namespace, out: Path,
 
     :param group: what a table line gathers, of a cell (default: its label budget)
     :param column: the table's name for that
-    :param this_sitting: which cells to run now (the baselines always); the report sums
-        up every cell done
+    :param this_sitting: which cells to run now (the baselines, proxy-trained ones included,
+        always); the report sums up every cell done
     """
     seeds = QUICK_SEEDS if args.quick else args.seeds
     report = {"seeds": seeds, "domains": {}, "errors": [], "machine": machine()}
@@ -331,7 +331,9 @@ def collect(domains: dict[str, Domain], args: argparse.Namespace, out: Path,
         cells = domain.cells(seeds)
         results = args.results / domain.grid
         if not args.report_only:
-            todo = [c for c in cells if c.teacher == TRUE_REWARD or this_sitting(c)]
+            # Baselines always: the true-reward cells and the proxy-trained ones (no labels).
+            todo = [c for c in cells if c.teacher == TRUE_REWARD or c.teacher.startswith(TERM)
+                    or this_sitting(c)]
             report["errors"] += run_grid(todo, args.runs / domain.grid, results,
                                          max(1, args.workers),
                                          progress=not args.no_progress)[1]

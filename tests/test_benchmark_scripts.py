@@ -189,3 +189,13 @@ def test_label_noise_splits_a_runs_pairs_as_the_fit_did_and_counts_the_teachers_
     mistakes = found["heldout"]["pairs"] * found["heldout"]["teacher_contradicts_oracle"] + \
         found["trained"]["pairs"] * found["trained"]["teacher_contradicts_oracle"]
     assert round(mistakes) == flipped.sum()
+
+
+def test_budgets_runs_the_proxy_trained_cells_too(tmp_path, monkeypatch):
+    ran = []
+    monkeypatch.setattr(label_efficiency, "run_grid",
+                        lambda cells, *args, **kwargs: (ran.extend(cells), ({}, []))[1])
+    label_efficiency.main(["--domains", "SlateRec-v0-ppo", "--budgets", "350", "--seeds", "1",
+                           "--results", str(tmp_path), "--out", str(tmp_path / "le.json")])
+    assert sorted((c.teacher, c.labels) for c in ran) == [
+        ("oracle", 350), ("term:clicks", 0), (TRUE_REWARD, 0)]
