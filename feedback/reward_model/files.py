@@ -83,6 +83,26 @@ def check_card_fits(
                 raise ModelCardError(f"{where}: {problem}")
 
 
+def model_card(model) -> dict:
+    """A reward model's JSON-able card, saved as ``card.json`` (see :meth:`RewardModel.card`)."""
+    return {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "env_id": model.env_id,
+        "observation_space": space_to_json(model.observation_space),
+        "action_space": space_to_json(model.action_space),
+        "use_next_obs": model.feature_spec.use_next_obs,
+        "view": model.feature_spec.view,
+        "ensemble_size": model.ensemble_size,
+        "hidden_sizes": model.hidden_sizes,
+        "label_count": model.label_count,
+        "labels_hash": model.labels_hash,
+        "metrics": model.metrics,
+        "output_mean": model.output_mean,
+        "output_std": model.output_std,
+        "anchored": model.anchored,
+    }
+
 def weight_bytes(model) -> bytes:
     """A :class:`~feedback.reward_model.RewardModel`'s tensors as safetensors bytes."""
     tensors = {f"weight.{k}": w.detach() for k, w in enumerate(model.layer_weights)}

@@ -37,11 +37,10 @@ from feedback.reward_model.evaluation import (
     labels_hash,
     usable_labels,
 )
-from feedback.reward_model.features import FeatureSpec, space_from_json, space_to_json
+from feedback.reward_model.features import FeatureSpec, space_from_json
 from feedback.reward_model.files import (
-    FORMAT,
-    FORMAT_VERSION,
     check_card_fits,
+    model_card,
     read_model,
     restore_weights,
     weight_bytes,
@@ -358,23 +357,7 @@ class RewardModel:
         and output normalisation (:func:`~feedback.reward_model.files.write_model` adds the
         weights' sha256).
         """
-        return {
-            "format": FORMAT,
-            "format_version": FORMAT_VERSION,
-            "env_id": self.env_id,
-            "observation_space": space_to_json(self.observation_space),
-            "action_space": space_to_json(self.action_space),
-            "use_next_obs": self.feature_spec.use_next_obs,
-            "view": self.feature_spec.view,
-            "ensemble_size": self.ensemble_size,
-            "hidden_sizes": self.hidden_sizes,
-            "label_count": self.label_count,
-            "labels_hash": self.labels_hash,
-            "metrics": self.metrics,
-            "output_mean": self.output_mean,
-            "output_std": self.output_std,
-            "anchored": self.anchored,
-        }
+        return model_card(self)
 
     def save(self, directory: str | os.PathLike) -> Path:
         """Write ``weights.safetensors`` and ``card.json`` into ``directory``."""
