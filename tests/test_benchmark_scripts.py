@@ -111,14 +111,21 @@ def test_the_loop_cost_is_cpu_time_where_every_run_has_it_else_wall_time():
     assert cost() == (pytest.approx(3.0), "wall_seconds")  # not a mix of the two
 
 
-def test_budgets_runs_only_their_cells_and_the_baselines(tmp_path, monkeypatch):
+@pytest.mark.parametrize("domain, budget, seeds, expected", [
+    ("Highway-v0-ppo", 100, 2, [("oracle", 100, 0), ("oracle", 100, 1), (TRUE_REWARD, 0, 0),
+                                (TRUE_REWARD, 0, 1)]),
+    # the proxy-trained cells have no budget: they run as the true-reward ones do
+    ("SlateRec-v0-ppo", 350, 1, [("oracle", 350, 0), ("term:clicks", 0, 0),
+                                 (TRUE_REWARD, 0, 0)]),
+])
+def test_budgets_runs_only_their_cells_and_the_baselines(tmp_path, monkeypatch, domain, budget,
+                                                         seeds, expected):
     ran = []
     monkeypatch.setattr(label_efficiency, "run_grid",
                         lambda cells, *args, **kwargs: (ran.extend(cells), ({}, []))[1])
-    label_efficiency.main(["--domains", "Highway-v0-ppo", "--budgets", "100", "--seeds", "2",
+    label_efficiency.main(["--domains", domain, "--budgets", str(budget), "--seeds", str(seeds),
                            "--results", str(tmp_path), "--out", str(tmp_path / "le.json")])
-    assert sorted((c.teacher, c.labels, c.seed) for c in ran) == [
-        ("oracle", 100, 0), ("oracle", 100, 1), (TRUE_REWARD, 0, 0), (TRUE_REWARD, 0, 1)]
+    assert sorted((c.teacher, c.labels, c.seed) for c in ran) == expected
 
 
 def test_teachers_runs_only_the_teachers_asked_and_the_baselines(tmp_path, monkeypatch):
@@ -190,12 +197,3 @@ def test_label_noise_splits_a_runs_pairs_as_the_fit_did_and_counts_the_teachers_
         found["trained"]["pairs"] * found["trained"]["teacher_contradicts_oracle"]
     assert round(mistakes) == flipped.sum()
 
-
-def test_budgets_runs_the_proxy_trained_cells_too(tmp_path, monkeypatch):
-    ran = []
-    monkeypatch.setattr(label_efficiency, "run_grid",
-                        lambda cells, *args, **kwargs: (ran.extend(cells), ({}, []))[1])
-    label_efficiency.main(["--domains", "SlateRec-v0-ppo", "--budgets", "350", "--seeds", "1",
-                           "--results", str(tmp_path), "--out", str(tmp_path / "le.json")])
-    assert sorted((c.teacher, c.labels) for c in ran) == [
-        ("oracle", 350), ("term:clicks", 0), (TRUE_REWARD, 0)]
