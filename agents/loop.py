@@ -82,12 +82,16 @@ def run(config: RunConfig) -> dict:
     bar = tqdm(total=sum(steps), initial=sum(steps[: state.iteration]), unit="step",
                desc=config.env_id, disable=not config.progress)
     for iteration in range(state.iteration, settings.loop.iterations):
+        started = time.process_time()
         feedback.ask(iteration)
         report = fit(feedback, envs, agent, iteration)
         labels = feedback.label_count()
+        agent_started = time.process_time()
         segments = train_agent(agent, recorder, steps[iteration], bar, labels)
+        agent_cpu = time.process_time() - agent_started
         feedback.keep(segments)
-        record_iteration(state, iteration, labels, agent, recorder, segments, feedback, report)
+        record_iteration(state, iteration, labels, agent, recorder, segments, feedback, report,
+                         started, agent_cpu)
         state.iteration, state.buffer_ids = iteration + 1, feedback.buffer_ids()
         clock = charge(state, clock)
         save_checkpoint(out, agent, feedback.model, envs, state)
@@ -190,11 +194,17 @@ def train_agent(agent: BaseAlgorithm, recorder: SegmentRecorder, steps: int, bar
 
 def record_iteration(state: LoopState, iteration: int, labels: int, agent: BaseAlgorithm,
                      recorder: SegmentRecorder, segments: list[Segment], feedback: Feedback,
-                     report: FitReport | None) -> IterationRecord:
-    """Log the iteration's figures (history, TensorBoard) and flag reward hacking."""
+                     report: FitReport | None, started: float,
+                     agent_cpu: float) -> IterationRecord:
+    """Log the iteration's figures (history, TensorBoard) and flag reward hacking.
+
+    :param started: CPU time (``time.process_time``) when the iteration began
+    :param agent_cpu: CPU seconds of the iteration's agent learning, of all since ``started``
+    """
     true_segment = true_returns(segments) if segments else np.array([])
     learned_segment = feedback.learned_returns(segments) if report is not None else None
     episodes = list(recorder.episode_true_returns)[-RECENT_EPISODES:]
+    feedback_cpu = time.process_time() - started - agent_cpu
     record = IterationRecord(
         iteration=iteration,
         timesteps=int(agent.num_timesteps),
@@ -207,6 +217,8 @@ def record_iteration(state: LoopState, iteration: int, labels: int, agent: BaseA
         true_return_mean=float(np.mean(episodes)) if episodes else None,
         true_segment_return_mean=float(true_segment.mean()) if len(true_segment) else None,
         learned_return_mean=None if learned_segment is None else float(learned_segment.mean()),
+        agent_cpu_seconds=round(agent_cpu, 2),
+        feedback_cpu_seconds=round(feedback_cpu, 2),
     )
     state.history.append(asdict(record))
     for key, value in state.history[-1].items():  # TensorBoard, beside SB3's own

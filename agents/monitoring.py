@@ -25,6 +25,11 @@ class IterationRecord:
     true_return_mean: float | None  # of the agent's recent episodes
     true_segment_return_mean: float | None
     learned_return_mean: float | None
+    # CPU seconds of this iteration (this process, all threads): the agent's learning (env
+    # steps, the reward in the loop, its updates), and the rest (asking, the teacher,
+    # refitting the reward model, these figures). The loop's cost, per part, in any run.
+    agent_cpu_seconds: float
+    feedback_cpu_seconds: float
 
 
 def correlation(a: np.ndarray, b: np.ndarray) -> float | None:

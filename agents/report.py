@@ -47,6 +47,7 @@ _HISTORY_COLUMNS = (  # (history key, column header)
     ("iteration", "iteration"), ("timesteps", "timesteps"), ("labels", "labels"),
     ("heldout_agreement", "held-out agreement"), ("return_correlation", "return corr."),
     ("true_return_mean", "true return"), ("learned_return_mean", "learned return"),
+    ("agent_cpu_seconds", "agent CPU (s)"), ("feedback_cpu_seconds", "feedback CPU (s)"),
 )
 
 

@@ -50,9 +50,23 @@ def blas() -> dict:
     }
 
 
+def cpu() -> dict:
+    """The processor, as far as the OS says: times are comparable only on one kind."""
+    try:
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
+    except OSError:
+        return {"model": platform.processor() or None}
+    pairs = (line.split(":", 1) for line in lines if ":" in line)
+    info = {key.strip(): value.strip() for key, value in pairs}  # the last core's
+    return {"model": info.get("model name") or platform.processor() or None,
+            "mhz": info.get("cpu MHz"), "cache": info.get("cache size")}
+
+
 def machine() -> dict:
+    """What a result was measured on: the cores, the processor, the software, the BLAS."""
     return {
         "cpus": os.cpu_count(),
+        "cpu": cpu(),
         "torch_threads": torch.get_num_threads(),
         "python": platform.python_version(),
         "torch": torch.__version__,

@@ -126,7 +126,7 @@ def score_rows(cells: list[Cell], done: dict[str, dict], group=by_labels,
     for (teacher, key), found in groups.items():
         metrics = [r["metrics"] for r, _ in found]
         base = [b["metrics"] for _, b in found]
-        cost, cost_of = loop_cost(list(zip(metrics, base)))
+        cost, cost_of = loop_cost(found)
         row = {"teacher": teacher, "group": key, "seeds": len(found),
                "labels_used": statistics.mean(m["labels_used"] for m in metrics),
                "learned_return": statistics.mean(m["true_return_mean"] for m in metrics),
@@ -140,6 +140,7 @@ def score_rows(cells: list[Cell], done: dict[str, dict], group=by_labels,
                "speed_term": _mean(_per_step(m, "high_speed_reward") for m in metrics),
                "true_speed_term": _mean(_per_step(b, "high_speed_reward") for b in base)}
         row.update(agreement_at(r["history"] for r, _ in found))
+        row["feedback_share"] = feedback_share(r["history"] for r, _ in found)
         if not teacher.startswith(TERM):
             scores = [normalized(r, b) for r, b in found]
             if None not in scores:
@@ -149,13 +150,40 @@ def score_rows(cells: list[Cell], done: dict[str, dict], group=by_labels,
     return rows
 
 
-def loop_cost(pairs: list[tuple[dict, dict]]) -> tuple[float, str]:
-    """IQM over (learned, true-reward) metrics pairs of the first's time over the second's,
+def loop_cost(found: list[tuple[dict, dict]]) -> tuple[float | None, str]:
+    """IQM over (learned, true-reward) cell results of the first's time over the second's,
     and which time: CPU time if every run has it (runs side by side, or paused, do not
-    skew it), else wall time for all (never a mix)."""
+    skew it), else wall time for all (never a mix). Only pairs measured on the same kind
+    of machine count (CPU seconds differed 2x between these sittings' machines); None
+    if there is no such pair."""
+    found = [(r, b) for r, b in found if same_machine(r.get("machine"), b.get("machine"))]
+    pairs = [(r["metrics"], b["metrics"]) for r, b in found]
     cpu = all(m.get("cpu_seconds") is not None for pair in pairs for m in pair)
     key = "cpu_seconds" if cpu else "wall_seconds"
-    return iqm([learned[key] / true[key] for learned, true in pairs]), key
+    return (iqm([learned[key] / true[key] for learned, true in pairs]) if pairs else None), key
+
+
+def same_machine(a: dict | None, b: dict | None) -> bool:
+    """Whether two results' machines are of one kind (torch's threads aside)."""
+    def kind(m: dict | None) -> dict:
+        return {k: v for k, v in (m or {}).items() if k != "torch_threads"}
+    return kind(a) == kind(b)
+
+
+def feedback_share(histories) -> float | None:
+    """Mean share of a learned-reward run's loop CPU time spent outside the agent's
+    learning (asking, the teacher, refits, monitoring), over the runs that record it.
+
+    Unlike :func:`loop_cost`, measured inside each run: another cell's load cannot skew it.
+    It leaves out the learned reward's cost inside the agent's steps.
+    """
+    shares = []
+    for history in histories:
+        rows = [h for h in history if h.get("feedback_cpu_seconds") is not None]
+        total = sum(h["feedback_cpu_seconds"] + h["agent_cpu_seconds"] for h in rows)
+        if rows and total > 0:
+            shares.append(sum(h["feedback_cpu_seconds"] for h in rows) / total)
+    return statistics.mean(shares) if shares else None
 
 
 AGREEMENT_LABELS = 500  # the target's budget: agreement at least 0.90 with 500 labels
@@ -202,14 +230,19 @@ def table(domain: str, rows: list[dict], timesteps: int, column: str = "labels")
                            for k in ("heldout_agreement", "oracle_agreement"))
         ended = ("" if r["terminated_share"] is None else
                  f"{r['terminated_share']:.0%} ({r['true_terminated_share']:.0%})")
+        cost = ("n/a (other machines)" if r["loop_cost"] is None else f"{r['loop_cost']:.2f}x"
+                + ("" if r["loop_cost_of"] == "cpu_seconds" else " (wall)"))
         speed = ("" if r["speed_term"] is None else
                  f"{r['speed_term']:.2f} ({r['true_speed_term']:.2f})")
         lines.append(f"| {r['teacher']} | {r['group']} | {r['seeds']} | {score} | "
                      f"{r['learned_return']:.1f} / {r['true_return']:.1f} / "
-                     f"{r['random_return']:.1f} | {agree} | {r['loop_cost']:.2f}x"
-                     f"{'' if r['loop_cost_of'] == 'cpu_seconds' else ' (wall)'} | {ended} | "
+                     f"{r['random_return']:.1f} | {agree} | {cost} | {ended} | "
                      f"{speed} |")
     for r in rows:
+        if r.get("feedback_share") is not None:
+            lines.append(f"\n{r['teacher']} {r['group']}: the feedback steps (asking, "
+                         "refits, monitoring) took "
+                         f"{r['feedback_share']:.1%} of the runs' loop CPU time")
         if r.get("at_labels_heldout_agreement") is not None:
             lines.append(f"\n{r['teacher']} {r['group']}: agreement at the first refit with "
                          f"at least {AGREEMENT_LABELS} labels ({r['at_labels']:.0f} on average, "

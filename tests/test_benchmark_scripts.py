@@ -109,6 +109,17 @@ def test_the_loop_cost_is_cpu_time_where_every_run_has_it_else_wall_time():
     assert cost() == (pytest.approx(1.1), "cpu_seconds")
     done[cells[-1].baseline().name]["metrics"]["cpu_seconds"] = None  # resumed from before
     assert cost() == (pytest.approx(3.0), "wall_seconds")  # not a mix of the two
+    # A baseline measured on another kind of machine is not compared with.
+    for c in cells:
+        if c.name in done:
+            done[c.name]["machine"] = {"cpus": 2, "torch_threads": 1,
+                                       "blas": {"kernels": "Haswell"}}
+    done[cells[-1].baseline().name]["machine"]["torch_threads"] = 2  # the same machine
+    assert cost() == (pytest.approx(3.0), "wall_seconds")
+    done[cells[-1].baseline().name]["machine"]["blas"] = {"kernels": "SkylakeX"}
+    assert cost()[0] == pytest.approx(1.1)  # the other seed's pair alone, both CPU timed
+    done[cells[0].name]["machine"]["blas"] = {"kernels": "SkylakeX"}  # seed 0's baseline
+    assert cost()[0] is None
 
 
 @pytest.mark.parametrize("domain, budget, seeds, expected", [
@@ -197,3 +208,15 @@ def test_label_noise_splits_a_runs_pairs_as_the_fit_did_and_counts_the_teachers_
         found["trained"]["pairs"] * found["trained"]["teacher_contradicts_oracle"]
     assert round(mistakes) == flipped.sum()
 
+
+
+def test_the_feedback_share_is_each_runs_cpu_outside_the_agent_averaged_over_runs():
+    from benchmarks.label_efficiency import feedback_share
+
+    def run(*parts):
+        return [{"agent_cpu_seconds": a, "feedback_cpu_seconds": f} for a, f in parts]
+
+    runs = [run((8.0, 2.0), (9.0, 1.0)), run((3.0, 1.0)),
+            [{"labels": 20}]]  # a run from before the split was recorded: left out
+    assert feedback_share(runs) == pytest.approx((3 / 20 + 1 / 4) / 2)
+    assert feedback_share(runs[2:]) is None

@@ -77,6 +77,11 @@ def test_the_quick_grid_runs_then_counts_its_cells_done(tmp_path, capsys):
     assert len(result["history"]) == 2 and result["cell"]["teacher"] == "oracle"
     assert "--resume" not in result["command"]  # the command it ran, not one to resume it
     assert result["metrics"]["cpu_seconds"] > 0
+    # Each iteration's CPU time, split: the agent's learning, and asking and refitting.
+    assert all(h["agent_cpu_seconds"] > 0 and h["feedback_cpu_seconds"] > 0
+               for h in result["history"])
+    parts = sum(h["agent_cpu_seconds"] + h["feedback_cpu_seconds"] for h in result["history"])
+    assert parts <= result["metrics"]["cpu_seconds"]  # evaluation and start-up are outside
     assert "2 of 2 cells done" in capsys.readouterr().out
     stamps = [f.stat().st_mtime for f in files]
     started = time.monotonic()
