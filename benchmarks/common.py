@@ -58,8 +58,9 @@ def cpu() -> dict:
         return {"model": platform.processor() or None}
     pairs = (line.split(":", 1) for line in lines if ":" in line)
     info = {key.strip(): value.strip() for key, value in pairs}  # the last core's
+    # Not its MHz: that can change with the load on one machine.
     return {"model": info.get("model name") or platform.processor() or None,
-            "mhz": info.get("cpu MHz"), "cache": info.get("cache size")}
+            "cache": info.get("cache size")}
 
 
 def machine() -> dict:

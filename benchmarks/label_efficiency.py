@@ -170,9 +170,13 @@ def loop_cost(found: list[tuple[dict, dict]]) -> tuple[float | None, str]:
 
 
 def same_machine(a: dict | None, b: dict | None) -> bool:
-    """Whether two results' machines are of one kind (torch's threads aside)."""
+    """Whether two results' machines are of one kind: torch's threads aside, and the
+    processor's MHz, which some results of 2026-12-02 record and which load can change."""
     def kind(m: dict | None) -> dict:
-        return {k: v for k, v in (m or {}).items() if k != "torch_threads"}
+        found = {k: v for k, v in (m or {}).items() if k != "torch_threads"}
+        if "cpu" in found:
+            found["cpu"] = {k: v for k, v in found["cpu"].items() if k != "mhz"}
+        return found
     return kind(a) == kind(b)
 
 

@@ -115,6 +115,8 @@ def test_the_loop_cost_is_cpu_time_where_every_run_has_it_else_wall_time():
             done[c.name]["machine"] = {"cpus": 2, "torch_threads": 1,
                                        "blas": {"kernels": "Haswell"}}
     done[cells[-1].baseline().name]["machine"]["torch_threads"] = 2  # the same machine
+    done[cells[-1].baseline().name]["machine"]["cpu"] = {"model": "Xeon", "mhz": "2600.1"}
+    done[cells[3].name]["machine"]["cpu"] = {"model": "Xeon", "mhz": "2599.9"}  # its pair
     assert cost() == (pytest.approx(3.0), "wall_seconds")
     done[cells[-1].baseline().name]["machine"]["blas"] = {"kernels": "SkylakeX"}
     assert cost()[0] == pytest.approx(1.1)  # the other seed's pair alone, both CPU timed
@@ -207,7 +209,6 @@ def test_label_noise_splits_a_runs_pairs_as_the_fit_did_and_counts_the_teachers_
     mistakes = found["heldout"]["pairs"] * found["heldout"]["teacher_contradicts_oracle"] + \
         found["trained"]["pairs"] * found["trained"]["teacher_contradicts_oracle"]
     assert round(mistakes) == flipped.sum()
-
 
 
 def test_the_feedback_share_is_each_runs_cpu_outside_the_agent_averaged_over_runs():
