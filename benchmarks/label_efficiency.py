@@ -95,8 +95,9 @@ MUJOCO_STEPS = 301_056
 # Hopper: rl-zoo3's 1M. Its row (gamma 0.999, learning rate 1e-4) stands still at 301,056
 # steps: true return about 1,000 in 1,000 steps on seeds 1, 3 and 4, and a fall to 110 on
 # seed 0 (benchmarks/results/grid/Hopper-v0-ppo-301056/), a baseline that flatters any
-# learned reward. On the SkylakeX machine of 2026-12-02 its 301,056 steps took about
-# 7 minutes of CPU, so 1M is about 25 minutes a cell: affordable.
+# learned reward. At 1M (about 22 minutes of CPU a cell on the SkylakeX machine of
+# 2026-12-02) seeds 0 and 1 still stand (1,032 and 1,004); BENCHMARKS.md "Hopper" says
+# why this grid waits for a row that hops.
 ZOO_MUJOCO_STEPS = 1_001_472  # 1,956 rollouts of 512
 DOMAINS = {d.name or f"{d.env}-{d.algo}": d for d in (
     Domain("HalfCheetah-v0", "ppo", (100, 350, 700, 1400), MUJOCO_STEPS),
@@ -256,7 +257,7 @@ def table(domain: str, rows: list[dict], timesteps: int, column: str = "labels")
         if r.get("at_labels_heldout_agreement") is not None:
             lines.append(f"\n{r['teacher']} {r['group']}: agreement at the first refit with "
                          f"at least {AGREEMENT_LABELS} labels ({r['at_labels']:.0f} on average, "
-                         f"{r['at_labels_seeds']} seeds): held-out "
+                         f"{r['at_labels_seeds']} seed{'' if r['at_labels_seeds'] == 1 else 's'}): held-out "
                          f"{r['at_labels_heldout_agreement']:.2f}, oracle "
                          + ("n/a" if r["at_labels_oracle_agreement"] is None
                             else f"{r['at_labels_oracle_agreement']:.2f}"))
