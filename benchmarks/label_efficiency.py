@@ -255,9 +255,10 @@ def table(domain: str, rows: list[dict], timesteps: int, column: str = "labels")
                          "refits, monitoring) took "
                          f"{r['feedback_share']:.1%} of the runs' loop CPU time")
         if r.get("at_labels_heldout_agreement") is not None:
+            seeds = r["at_labels_seeds"]
             lines.append(f"\n{r['teacher']} {r['group']}: agreement at the first refit with "
                          f"at least {AGREEMENT_LABELS} labels ({r['at_labels']:.0f} on average, "
-                         f"{r['at_labels_seeds']} seed{'' if r['at_labels_seeds'] == 1 else 's'}): held-out "
+                         f"{seeds} seed{'' if seeds == 1 else 's'}): held-out "
                          f"{r['at_labels_heldout_agreement']:.2f}, oracle "
                          + ("n/a" if r["at_labels_oracle_agreement"] is None
                             else f"{r['at_labels_oracle_agreement']:.2f}"))
