@@ -7,8 +7,9 @@ import json
 import pytest
 
 from benchmarks import label_efficiency, queries, teachers
+from benchmarks.cell_scores import score_rows
 from benchmarks.grid import TRUE_REWARD
-from benchmarks.label_efficiency import QUICK, score_rows
+from benchmarks.label_efficiency import QUICK
 
 
 def result(cell, true_return: float, wall: float, **metrics) -> dict:
@@ -161,7 +162,7 @@ def test_a_budget_no_domain_has_is_refused_in_one_line(tmp_path, capsys):
 
 
 def test_agreement_at_500_labels_is_read_at_each_runs_first_refit_past_500():
-    from benchmarks.label_efficiency import agreement_at
+    from benchmarks.cell_scores import agreement_at
 
     def refits(*points):
         return [{"labels": n, "heldout_agreement": h, "oracle_agreement": o}
@@ -212,7 +213,7 @@ def test_label_noise_splits_a_runs_pairs_as_the_fit_did_and_counts_the_teachers_
 
 
 def test_the_feedback_share_is_each_runs_cpu_outside_the_agent_averaged_over_runs():
-    from benchmarks.label_efficiency import feedback_share
+    from benchmarks.cell_scores import feedback_share
 
     def run(*parts):
         return [{"agent_cpu_seconds": a, "feedback_cpu_seconds": f} for a, f in parts]
