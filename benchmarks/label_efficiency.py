@@ -84,16 +84,12 @@ class Domain:
 # true-reward cell takes about 22 minutes of CPU and ends at 3,400-5,100 (seeds 0-4),
 # still climbing: the learning curves show how far each agent got.
 MUJOCO_STEPS = 301_056
-# Hopper: rl-zoo3's 1M. Its row (gamma 0.999, learning rate 1e-4) stands still at 301,056
-# steps: true return about 1,000 in 1,000 steps on seeds 1, 3 and 4, and a fall to 110 on
-# seed 0 (benchmarks/results/grid/Hopper-v0-ppo-301056/), a baseline that flatters any
-# learned reward. At 1M (about 22 minutes of CPU a cell on the SkylakeX machine of
-# 2026-12-02) seeds 0 and 1 still stand (1,032 and 1,004); BENCHMARKS.md "Hopper" says
-# why this grid waits for a row that hops.
-ZOO_MUJOCO_STEPS = 1_001_472  # 1,956 rollouts of 512
+# Hopper runs ppo.yml's &mujoco-defaults (agents/hyperparams.py says why): 147 rollouts
+# of 2,048. The tuned Hopper-v3 row's cells, which stand still, are kept as the record in
+# benchmarks/results/grid/Hopper-v0-ppo-zoo-301056/ and -zoo-1001472/.
 DOMAINS = {d.name or f"{d.env}-{d.algo}": d for d in (
     Domain("HalfCheetah-v0", "ppo", (100, 350, 700, 1400), MUJOCO_STEPS),
-    Domain("Hopper-v0", "ppo", (100, 350, 700, 1400), ZOO_MUJOCO_STEPS),
+    Domain("Hopper-v0", "ppo", (100, 350, 700, 1400), MUJOCO_STEPS),
     Domain("Walker2d-v0", "ppo", (100, 350, 700, 1400), MUJOCO_STEPS),
     # SAC steps one env at a time with a gradient step each: about 60 steps/s here, so
     # 100k steps are about half an hour.

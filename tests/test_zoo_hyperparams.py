@@ -68,10 +68,13 @@ def test_the_zoo_rows_reach_the_agent(tmp_path):
     assert (top.norm_obs, top.norm_reward, top.clip_obs) == (True, False, 10.0)
     assert settings.loop.normalize_reward  # the reward's own normaliser, as before
 
+    # Hopper-v3's tuned row stands still here: Hopper takes the zoo's &mujoco-defaults.
     _, hopper, *_, hopper_agent = build(tmp_path / "hopper", "Hopper-v0")
-    assert (hopper_agent.gamma, hopper_agent.batch_size, hopper_agent.n_epochs,
-            hopper_agent.gae_lambda, hopper_agent.clip_range(1.0)) == (0.999, 32, 5, 0.99, 0.2)
-    assert hopper.policy_kwargs["net_arch"] == {"pi": [256, 256], "vf": [256, 256]}
+    assert (hopper_agent.n_envs, hopper_agent.n_steps, hopper_agent.batch_size,
+            hopper_agent.n_epochs, hopper_agent.gamma, hopper_agent.learning_rate) == (
+        1, 2048, 64, 10, 0.99, 3e-4)
+    assert hopper.policy_kwargs == {} and hopper.loop.normalize_obs
+    assert hopper_agent.policy.activation_fn is nn.Tanh
     # Walker2d-v3's row has no policy_kwargs: SB3's own MlpPolicy.
     _, _, _, _, walker = build(tmp_path / "walker", "Walker2d-v0", n_envs=2)
     assert walker.n_envs == 2  # --n-envs wins over the row
