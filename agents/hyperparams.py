@@ -9,12 +9,13 @@ setting given as ``{"ppo": ..., "sac": ...}`` differs by algorithm. An env's seg
 length is its row of :data:`rlhf_envs.registration.ENVS` (the labeling app reads it
 there too).
 
-The MuJoCo rows but Reacher's are rl-zoo3's tuned rows for the ``-v3`` envs our ids
-wrap (``hyperparams/ppo.yml`` and ``sac.yml`` of DLR-RM/rl-baselines3-zoo), the same
-for the true-reward and the learned-reward agent: a weak baseline flatters a learned
-reward. The zoo's ``normalize: true`` is SB3's ``VecNormalize`` of observations and
-rewards: here ``normalize_obs`` (the agent's observations only; segments, reward model
-and teachers keep raw ones) and ``normalize_reward`` (our
+The MuJoCo rows but Reacher's are rl-zoo3's rows for the ``-v3`` envs our ids wrap
+(``hyperparams/ppo.yml`` and ``sac.yml`` of DLR-RM/rl-baselines3-zoo): its tuned rows, or
+its ``&mujoco-defaults`` where it has none or, for Hopper's PPO, where the tuned row
+stands still; the same for the true-reward and the learned-reward agent: a weak baseline
+flatters a learned reward. The zoo's ``normalize: true`` is SB3's ``VecNormalize`` of
+observations and rewards: here ``normalize_obs`` (the agent's observations only;
+segments, reward model and teachers keep raw ones) and ``normalize_reward`` (our
 :class:`~rlhf_envs.wrappers.ReturnNormalizer`, which, unlike VecNormalize, does not clip
 the scaled reward at 10). The zoo trains 1e6 steps; ``--timesteps`` is the loop's own.
 """
