@@ -9,7 +9,7 @@ from __future__ import annotations
 import statistics
 
 from benchmarks.grid import TERM, TRUE_REWARD, Cell, normalized
-from benchmarks.stats import iqm, stratified_bootstrap
+from benchmarks.stats import iqm, reference_bootstrap, stratified_bootstrap
 
 
 def by_labels(cell: Cell) -> int:
@@ -51,8 +51,27 @@ def score_rows(cells: list[Cell], done: dict[str, dict], group=by_labels,
             if None not in scores:
                 point, low, high = stratified_bootstrap({"seeds": scores}, reps=reps)
                 row.update(score_iqm=point, score_low=low, score_high=high, scores=scores)
+            row.update(mean_baseline_score(metrics, base, reps))
         rows.append(row)
     return rows
+
+
+def mean_baseline_score(metrics: list[dict], base: list[dict], reps: int) -> dict:
+    """IQM and interval of the learned agents' scores against the true-reward agents'
+    mean return (``benchmarks.stats.reference_bootstrap``), beside the per-seed score.
+
+    Steadier where the baselines spread: a learned agent and the true-reward agent of its
+    seed share the seed's number, not its luck, so dividing by that one return adds the
+    baseline's noise to every score. {} where the baseline's mean is the random return's.
+    """
+    random = statistics.mean(m["random_return_mean"] for m in metrics)
+    try:
+        point, low, high = reference_bootstrap(
+            [m["true_return_mean"] for m in metrics],
+            [b["true_return_mean"] for b in base], random, reps=reps)
+    except ValueError:
+        return {}
+    return {"mean_base_iqm": point, "mean_base_low": low, "mean_base_high": high}
 
 
 def loop_cost(found: list[tuple[dict, dict]]) -> tuple[float | None, str]:

@@ -7,8 +7,9 @@ Each domain is a resumable grid (``benchmarks.grid``): for every seed, a true-re
 agent and one learned-reward agent per budget (oracle teacher), same algorithm,
 hyper-parameters (``agents/hyperparams.py``), steps and seed. Score: (learned - random) /
 (true - random), true returns throughout, aggregated over seeds as the interquartile mean
-with a 95% stratified-bootstrap interval (``benchmarks.stats``). Beside it, per budget:
-held-out agreement with the teacher, agreement with the oracle on the agent's fresh
+with a 95% stratified-bootstrap interval (``benchmarks.stats``); and the same against
+the seeds' mean true-reward return, which a weak baseline seed cannot inflate. Beside it,
+per budget: held-out agreement with the teacher, agreement with the oracle on the agent's fresh
 segments, and the loop's cost (each learned-reward cell's CPU time over its true-reward
 cell's). Highway adds the crash rate and the speed term, SlateRec the watch time of an
 agent trained on clicks (its hand-written proxy).
@@ -106,12 +107,14 @@ def table(domain: str, rows: list[dict], timesteps: int, column: str = "labels")
     """A domain's Markdown table, one line per group (and per proxy-trained agent)."""
     lines = [f"**{domain}**, {timesteps:,} steps per run:", "",
              f"| feedback | {column} | seeds | IQM score [95% CI] | "
-             "learned / true / random return | agreement: teacher, oracle | loop cost (CPU) | "
-             "ended (true agent) | speed term |",
-             "|---|---|---|---|---|---|---|---|---|"]
+             "against the mean baseline | learned / true / random return | "
+             "agreement: teacher, oracle | loop cost (CPU) | ended (true agent) | speed term |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     for r in sorted(rows, key=lambda r: (r["teacher"].startswith(TERM), str(r["group"]))):
         score = (f"{r['score_iqm']:.2f} [{r['score_low']:.2f}, {r['score_high']:.2f}]"
                  if "score_iqm" in r else "")
+        against_mean = (f"{r['mean_base_iqm']:.2f} [{r['mean_base_low']:.2f}, "
+                        f"{r['mean_base_high']:.2f}]" if "mean_base_iqm" in r else "")
         agree = " / ".join("n/a" if r[k] is None else f"{r[k]:.2f}"
                            for k in ("heldout_agreement", "oracle_agreement"))
         ended = ("" if r["terminated_share"] is None else
@@ -121,6 +124,7 @@ def table(domain: str, rows: list[dict], timesteps: int, column: str = "labels")
         speed = ("" if r["speed_term"] is None else
                  f"{r['speed_term']:.2f} ({r['true_speed_term']:.2f})")
         lines.append(f"| {r['teacher']} | {r['group']} | {r['seeds']} | {score} | "
+                     f"{against_mean} | "
                      f"{r['learned_return']:.1f} / {r['true_return']:.1f} / "
                      f"{r['random_return']:.1f} | {agree} | {cost} | {ended} | "
                      f"{speed} |")

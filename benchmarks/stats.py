@@ -58,3 +58,37 @@ def stratified_bootstrap(scores: Mapping[str, Sequence[float]],
     tail = (1 - level) / 2 * 100
     low, high = np.percentile(draws, [tail, 100 - tail])
     return point, float(low), float(high)
+
+
+def reference_bootstrap(runs: Sequence[float], reference: Sequence[float], floor: float,
+                        statistic: Callable[[np.ndarray], float] = iqm, *,
+                        reps: int = REPS, level: float = 0.95,
+                        seed: int = 0) -> tuple[float, float, float]:
+    """``(point, low, high)`` of ``statistic`` over the runs' scores normalised by the
+    reference runs' mean, ``(run - floor) / (mean(reference) - floor)``, and its
+    percentile CI, resampling the runs and the reference runs each on their own.
+
+    One reference score for every run, as rliable normalises by a task's fixed score,
+    rather than each run by its own seed's reference run: where two agents' seeds share
+    nothing but the number, pairing them divides by one noisy return (a weak seed's
+    baseline doubles its partner's score). The reference's own spread is in the interval.
+
+    :param runs: the runs' returns (e.g. the learned-reward agents', one per seed)
+    :param reference: the reference runs' returns (e.g. the true-reward agents')
+    :param floor: the score's zero (e.g. the random policy's mean return)
+    """
+    x = np.asarray(runs, dtype=np.float64).ravel()
+    ref = np.asarray(reference, dtype=np.float64).ravel()
+    if not len(x) or not len(ref):
+        raise ValueError("reference_bootstrap needs at least one run and one reference run")
+    if abs(ref.mean() - floor) < 1e-8:
+        raise ValueError("the reference runs' mean equals the floor: no scale to score by")
+    rng = np.random.default_rng(seed)
+    point = statistic((x - floor) / (ref.mean() - floor))
+    draws = np.empty(reps)
+    for k in range(reps):
+        scale = ref[rng.integers(0, len(ref), len(ref))].mean() - floor
+        draws[k] = statistic((x[rng.integers(0, len(x), len(x))] - floor) / scale)
+    tail = (1 - level) / 2 * 100
+    low, high = np.percentile(draws, [tail, 100 - tail])
+    return point, float(low), float(high)

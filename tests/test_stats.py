@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from benchmarks.stats import iqm, stratified_bootstrap
+from benchmarks.stats import iqm, reference_bootstrap, stratified_bootstrap
 
 # 5 runs x 3 tasks, and rliable 1.2.0's figures for it (numpy 2.4.6, pandas 2.3.3, arch
 # 7.2.0, in a side venv): get_interval_estimates({"a": RUNS}, aggregate_iqm, reps=50000).
@@ -34,3 +34,20 @@ def test_each_task_keeps_its_own_runs_and_a_constant_has_no_spread():
     assert point == low == high == 1.0
     with pytest.raises(ValueError, match="at least one score"):
         stratified_bootstrap({"a": []})
+
+
+def test_scores_against_the_reference_mean_resample_both_sides():
+    learned, floor = [10.0, 30.0, 50.0, 70.0, 90.0], 10.0
+    # A constant reference: an interval as the scores' own bootstrap gives (other draws).
+    point, low, high = reference_bootstrap(learned, [60.0] * 5, floor, reps=500)
+    scores = [(x - floor) / 50.0 for x in learned]
+    assert point == pytest.approx(iqm(scores)) == pytest.approx(0.8)
+    assert (low, high) == pytest.approx(stratified_bootstrap({"a": scores}, reps=500)[1:])
+    # The same mean with a spread: the point stays, the interval widens.
+    spread = reference_bootstrap(learned, [20.0, 40.0, 60.0, 80.0, 100.0], floor, reps=500)
+    assert spread[0] == pytest.approx(point)
+    assert spread[1] < low and spread[2] > high
+    with pytest.raises(ValueError, match="no scale"):
+        reference_bootstrap(learned, [10.0, 10.0], floor)
+    with pytest.raises(ValueError, match="at least one run"):
+        reference_bootstrap([], [60.0], floor)
