@@ -46,6 +46,7 @@ def score_rows(cells: list[Cell], done: dict[str, dict], group=by_labels,
                "true_speed_term": _mean(_per_step(b, "high_speed_reward") for b in base)}
         row.update(agreement_at(r["history"] for r, _ in found))
         row["feedback_share"] = feedback_share(r["history"] for r, _ in found)
+        row["loop_cost_split"] = loop_cost_split(found)
         if not teacher.startswith(TERM):
             scores = [normalized(r, b) for r, b in found]
             if None not in scores:
@@ -96,6 +97,28 @@ def same_machine(a: dict | None, b: dict | None) -> bool:
             found["cpu"] = {k: v for k, v in found["cpu"].items() if k != "mhz"}
         return found
     return kind(a) == kind(b)
+
+
+def loop_cost_split(found: list[tuple[dict, dict]]) -> float | None:
+    """IQM over (learned, true-reward) pairs of the learned run's CPU time with its agent
+    steps costed as the baseline's, over the baseline's: ``(learned - learned agent +
+    true agent) / true``. None if no pair of one machine records the split.
+
+    The two runs' agent steps are the same work (the learned reward's prediction aside,
+    about 10 us a step: BENCHMARKS, "Env loop"), yet cost up to 1.4x apart when other
+    cells load the machine differently (BENCHMARKS, Hopper-v0's loop cost); what stays
+    is the feedback steps' own cost, measured inside the learned run.
+    """
+    ratios = []
+    for learned, true in found:
+        if not same_machine(learned.get("machine"), true.get("machine")):
+            continue
+        agent = [sum(h.get("agent_cpu_seconds") or 0.0 for h in r["history"])
+                 for r in (learned, true)]
+        cpu = [r["metrics"].get("cpu_seconds") for r in (learned, true)]
+        if None not in cpu and all(agent) and cpu[1] > 0:
+            ratios.append((cpu[0] - agent[0] + agent[1]) / cpu[1])
+    return iqm(ratios) if ratios else None
 
 
 def feedback_share(histories) -> float | None:

@@ -133,6 +133,9 @@ def table(domain: str, rows: list[dict], timesteps: int, column: str = "labels")
             lines.append(f"\n{r['teacher']} {r['group']}: the feedback steps (asking, "
                          "refits, monitoring) took "
                          f"{r['feedback_share']:.1%} of the runs' loop CPU time")
+        if r.get("loop_cost_split") is not None:
+            lines.append(f"\n{r['teacher']} {r['group']}: loop cost with each run's agent "
+                         f"steps costed as its baseline's: {r['loop_cost_split']:.2f}x")
         if r.get("at_labels_heldout_agreement") is not None:
             seeds = r["at_labels_seeds"]
             lines.append(f"\n{r['teacher']} {r['group']}: agreement at the first refit with "

@@ -125,6 +125,35 @@ def test_the_loop_cost_is_cpu_time_where_every_run_has_it_else_wall_time():
     assert cost()[0] is None
 
 
+def test_the_split_loop_cost_costs_the_agent_steps_as_the_baselines():
+    cells = [c for c in QUICK.cells(2) if c.labels in (0, 10)]
+    done = {}
+    for c in cells:
+        true = c.teacher == TRUE_REWARD
+        # The same agent work, 50 CPU s dearer in the learned run from another cell's load;
+        # 15 s of feedback steps on top.
+        done[c.name] = result(c, -20.0, 100.0, cpu_seconds=100.0 if true else 165.0)
+        done[c.name]["history"] = [{"agent_cpu_seconds": 45.0 if true else 70.0,
+                                    "feedback_cpu_seconds": 0.0 if true else 7.5}] * 2
+    [row] = score_rows(cells, done, reps=10)
+    assert row["loop_cost"] == pytest.approx(1.65)
+    assert row["loop_cost_split"] == pytest.approx(1.15)
+    for c in cells:  # runs from before the split was recorded
+        done[c.name]["history"] = [{}]
+    assert score_rows(cells, done, reps=10)[0]["loop_cost_split"] is None
+
+
+def test_the_mean_baseline_score_divides_by_the_baselines_mean_not_each_seeds():
+    cells = [c for c in QUICK.cells(2) if c.labels in (0, 10)]
+    returns = {(TRUE_REWARD, 0): -10.0, (TRUE_REWARD, 1): 50.0, ("oracle", 0): -10.0,
+               ("oracle", 1): -10.0}  # baselines 30 and 90 over random, learned both 30
+    done = {c.name: result(c, returns[(c.teacher, c.seed)], 100.0) for c in cells}
+    [row] = score_rows(cells, done, reps=200)
+    assert row["scores"] == pytest.approx([1.0, 1 / 3])
+    assert row["mean_base_iqm"] == pytest.approx(0.5)  # 30 over the baselines' mean 60
+    assert row["mean_base_low"] <= 0.5 <= row["mean_base_high"]
+
+
 @pytest.mark.parametrize("domain, budget, seeds, expected", [
     ("Highway-v0-ppo", 100, 2, [("oracle", 100, 0), ("oracle", 100, 1), (TRUE_REWARD, 0, 0),
                                 (TRUE_REWARD, 0, 1)]),
