@@ -236,10 +236,41 @@ class RewardModel:
         self.feature_mean = train_feats.mean(0)
         self.feature_std = train_feats.std(0).clamp_min(1e-6)
 
-        t_pairs = torch.from_numpy(pair_index[train]).to(self.device)
-        t_targets = torch.from_numpy(targets[train]).to(self.device)
-        t_weights = torch.from_numpy(weights[train].astype(np.float32)).to(self.device)
-        members, n_train = self.ensemble_size, len(train)
+        loss = self._train(feats, live, pair_index[train], targets[train], weights[train],
+                           epochs, batch_size)
+        seg_returns = self._calibrate(feats, live, train_segments, train_live)
+
+        def split_agreement(rows: np.ndarray) -> float | None:
+            if not len(rows):
+                return None
+            r = seg_returns[pair_index[rows]]
+            return agreement(r[:, 0], r[:, 1], [answers[k] for k in rows])
+
+        self.label_count = len(pairs)
+        self.labels_hash = labels_hash(segments, pairs, answers)
+        report = FitReport(
+            n_train=len(train),
+            n_heldout=len(heldout),
+            epochs=epochs,
+            train_loss=loss,
+            train_agreement=split_agreement(train),
+            heldout_agreement=split_agreement(heldout),
+            seconds=time.perf_counter() - started,
+        )
+        self.metrics = {k: v for k, v in asdict(report).items() if k != "seconds"}
+        return report
+
+    def _train(self, feats: torch.Tensor, live: torch.Tensor, pair_index: np.ndarray,
+               targets: np.ndarray, weights: np.ndarray, epochs: int,
+               batch_size: int) -> float:
+        """The epochs of Bradley-Terry loss over ``pair_index`` (rows of ``feats``).
+
+        :return: the last epoch's mean loss per pair
+        """
+        t_pairs = torch.from_numpy(pair_index).to(self.device)
+        t_targets = torch.from_numpy(targets).to(self.device)
+        t_weights = torch.from_numpy(weights.astype(np.float32)).to(self.device)
+        members, n_train = self.ensemble_size, len(pair_index)
         steps, dim = feats.shape[1], feats.shape[2]
         loss_sum = 0.0
         for _ in range(epochs):
@@ -262,9 +293,18 @@ class RewardModel:
                 loss.backward()
                 self.optimizer.step()
                 loss_sum += loss.item() * b
+        return loss_sum / max(n_train, 1)
 
+    def _calibrate(self, feats: torch.Tensor, live: torch.Tensor, train_segments: np.ndarray,
+                   train_live: torch.Tensor) -> np.ndarray:
+        """Set the output's level and scale from the training segments' live steps.
+
+        Rebuilds the numpy forward pass :meth:`predict` uses.
+
+        :return: the ensemble's return of every segment in ``feats``
+        """
         with torch.no_grad():
-            rewards = self._step_rewards(feats.expand(members, -1, -1, -1), live)
+            rewards = self._step_rewards(feats.expand(self.ensemble_size, -1, -1, -1), live)
             mean_reward = rewards.mean(0)  # the ensemble's reward per step
             lived = mean_reward[train_segments][train_live]
             self.anchored = not bool(train_live.all())
@@ -274,26 +314,7 @@ class RewardModel:
             self.output_std = max(float(lived.std()), 1e-6) if len(lived) > 1 else 1.0
             seg_returns = mean_reward.sum(-1).cpu().numpy()
         self._refresh_numpy()
-
-        def split_agreement(rows: np.ndarray) -> float | None:
-            if not len(rows):
-                return None
-            r = seg_returns[pair_index[rows]]
-            return agreement(r[:, 0], r[:, 1], [answers[k] for k in rows])
-
-        self.label_count = len(pairs)
-        self.labels_hash = labels_hash(segments, pairs, answers)
-        report = FitReport(
-            n_train=n_train,
-            n_heldout=len(heldout),
-            epochs=epochs,
-            train_loss=loss_sum / max(n_train, 1),
-            train_agreement=split_agreement(train),
-            heldout_agreement=split_agreement(heldout),
-            seconds=time.perf_counter() - started,
-        )
-        self.metrics = {k: v for k, v in asdict(report).items() if k != "seconds"}
-        return report
+        return seg_returns
 
     # ------------------------------------------------------------------ numpy fast path
     def _refresh_numpy(self) -> None:
