@@ -164,7 +164,7 @@ def curves(cells: list[Cell], done: dict[str, dict]) -> dict[str, list[tuple[int
 
 
 def plot(report: dict, out: Path) -> list[Path]:
-    """Score against labels (bands: the 95% CIs) and learning curves, one panel a domain
+    """Score against labels (both scores, with their 95% CIs) and learning curves, one panel a domain
     with a cell done, three panels a row."""
     import matplotlib
 
@@ -183,7 +183,12 @@ def plot(report: dict, out: Path) -> list[Path]:
             draw(ax, name, report["domains"][name])
         for ax in axes.flat[len(names):]:
             ax.set_visible(False)
-        fig.tight_layout()
+        if draw is _draw_scores:  # the same three series in every panel: one legend
+            fig.legend(*axes.flat[0].get_legend_handles_labels(), loc="lower center",
+                       ncol=3, fontsize=8)
+            fig.tight_layout(rect=(0, 0.07 / rows, 1, 1))
+        else:
+            fig.tight_layout()
         path = out.with_name(f"{out.stem}{suffix}.png")
         fig.savefig(path, dpi=110)
         plt.close(fig)
@@ -192,18 +197,32 @@ def plot(report: dict, out: Path) -> list[Path]:
 
 
 def _draw_scores(ax, name: str, found: dict) -> None:
+    """Both IQM scores against labels, each with its 95% interval as error bars (a band
+    too, once there are two budgets to join)."""
     rows = sorted((r for r in found["rows"] if "score_iqm" in r), key=lambda r: r["group"])
-    if rows:
-        x = [r["group"] for r in rows]
-        ax.plot(x, [r["score_iqm"] for r in rows], "o-", label="learned reward (IQM)")
-        ax.fill_between(x, [r["score_low"] for r in rows], [r["score_high"] for r in rows],
-                        alpha=0.25, label="95% CI")
+    x = [r["group"] for r in rows]
+    # The second series a little to the right (the axis is logarithmic) so bars show.
+    for key, label, shift, style in (
+            ("score", "per-seed baseline", 1.0, dict(fmt="o-", color="C0")),
+            ("mean_base", "mean baseline", 1.04, dict(fmt="s:", color="C2", ms=4))):
+        drawn = [r for r in rows if f"{key}_iqm" in r]
+        if not drawn or len(drawn) < len(rows):
+            continue
+        point = [r[f"{key}_iqm"] for r in drawn]
+        low, high = [r[f"{key}_low"] for r in drawn], [r[f"{key}_high"] for r in drawn]
+        at = [v * shift for v in x]
+        ax.errorbar(at, point, yerr=[[p - lo for p, lo in zip(point, low)],
+                                    [hi - p for p, hi in zip(point, high)]],
+                    capsize=3, label=f"IQM against the {label}, 95% CI", **style)
+        if len(x) > 1:
+            ax.fill_between(at, low, high, alpha=0.15, color=style["color"])
+    if x:
         ax.set_xscale("log")
         ax.set_xticks(x, [str(v) for v in x])
+        ax.set_xlim(min(x) / 1.4, max(x) * 1.4)
         ax.minorticks_off()
     ax.axhline(1.0, color="grey", ls="--", lw=1, label="true-reward agent")
     ax.set(title=name, xlabel="labels", ylabel="normalised score")
-    ax.legend(fontsize=7)
 
 
 def _draw_curves(ax, name: str, found: dict) -> None:
