@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import statistics
 
+import numpy as np
+
 from benchmarks.grid import TERM, TRUE_REWARD, Cell, normalized
 from benchmarks.stats import iqm, reference_bootstrap, stratified_bootstrap
 
@@ -58,21 +60,33 @@ def score_rows(cells: list[Cell], done: dict[str, dict], group=by_labels,
 
 
 def mean_baseline_score(metrics: list[dict], base: list[dict], reps: int) -> dict:
-    """IQM and interval of the learned agents' scores against the true-reward agents'
-    mean return (``benchmarks.stats.reference_bootstrap``), beside the per-seed score.
+    """The learned agents' scores against the true-reward agents' mean return: IQM and
+    interval (``benchmarks.stats.reference_bootstrap``), and how the two agents of a seed
+    covary (Pearson's r of their true returns over seeds; None under 3 seeds or with no
+    spread).
 
-    Steadier where the baselines spread: a learned agent and the true-reward agent of its
-    seed share the seed's number, not its luck, so dividing by that one return adds the
-    baseline's noise to every score. {} where the baseline's mean is the random return's.
+    Which score reads steadier depends on that r. Where a seed's two agents covary (they
+    share its initial weights and env seeds: HalfCheetah's r is 0.89-0.94), the per-seed
+    ratio cancels the seed's luck. Where they do not (Walker2d 0.36, Hopper -0.99), it
+    divides every score by one noisy return, and a weak baseline seed inflates its twin.
+
+    :param metrics: the learned-reward cells' metrics, one per seed
+    :param base: the true-reward cells' metrics of the same seeds, in the same order
+    :param reps: bootstrap resamples
+    :return: ``mean_base_iqm``, ``_low``, ``_high`` ({} where the baselines' mean is not
+        above the random return) and ``twin_correlation``
     """
-    random = statistics.mean(m["random_return_mean"] for m in metrics)
+    learned = [m["true_return_mean"] for m in metrics]
+    true = [b["true_return_mean"] for b in base]
+    found = {"twin_correlation": (
+        float(np.corrcoef(learned, true)[0, 1])
+        if len(learned) >= 3 and np.std(learned) > 0 and np.std(true) > 0 else None)}
+    floor = statistics.mean(m["random_return_mean"] for m in metrics)
     try:
-        point, low, high = reference_bootstrap(
-            [m["true_return_mean"] for m in metrics],
-            [b["true_return_mean"] for b in base], random, reps=reps)
+        point, low, high = reference_bootstrap(learned, true, floor, reps=reps)
     except ValueError:
-        return {}
-    return {"mean_base_iqm": point, "mean_base_low": low, "mean_base_high": high}
+        return found
+    return {**found, "mean_base_iqm": point, "mean_base_low": low, "mean_base_high": high}
 
 
 def loop_cost(found: list[tuple[dict, dict]]) -> tuple[float | None, str]:
@@ -100,14 +114,16 @@ def same_machine(a: dict | None, b: dict | None) -> bool:
 
 
 def loop_cost_split(found: list[tuple[dict, dict]]) -> float | None:
-    """IQM over (learned, true-reward) pairs of the learned run's CPU time with its agent
-    steps costed as the baseline's, over the baseline's: ``(learned - learned agent +
-    true agent) / true``. None if no pair of one machine records the split.
+    """An estimate of the loop's cost free of the load on the agent steps: IQM over pairs
+    of ``(learned - learned agent + true agent) / true`` CPU time.
 
     The two runs' agent steps are the same work (the learned reward's prediction aside,
     about 10 us a step: BENCHMARKS, "Env loop"), yet cost up to 1.4x apart when other
-    cells load the machine differently (BENCHMARKS, Hopper-v0's loop cost); what stays
-    is the feedback steps' own cost, measured inside the learned run.
+    cells load the machine differently (BENCHMARKS, Hopper-v0's loop cost). The
+    feedback steps stay as the learned run measured them, under its own load.
+
+    :param found: (learned, true-reward) cell results of the same seeds
+    :return: None if no pair of one machine records the split
     """
     ratios = []
     for learned, true in found:

@@ -133,6 +133,10 @@ def table(domain: str, rows: list[dict], timesteps: int, column: str = "labels")
             lines.append(f"\n{r['teacher']} {r['group']}: the feedback steps (asking, "
                          "refits, monitoring) took "
                          f"{r['feedback_share']:.1%} of the runs' loop CPU time")
+        if r.get("twin_correlation") is not None:
+            lines.append(f"\n{r['teacher']} {r['group']}: a seed's two agents' true returns "
+                         f"correlate at r = {r['twin_correlation']:.2f} over seeds (near 1: "
+                         "the per-seed score reads steadier; near 0 or below: the other)")
         if r.get("loop_cost_split") is not None:
             lines.append(f"\n{r['teacher']} {r['group']}: loop cost with each run's agent "
                          f"steps costed as its baseline's: {r['loop_cost_split']:.2f}x")
@@ -164,7 +168,7 @@ def curves(cells: list[Cell], done: dict[str, dict]) -> dict[str, list[tuple[int
 
 
 def plot(report: dict, out: Path) -> list[Path]:
-    """Score against labels (both scores, with their 95% CIs) and learning curves, one panel a domain
+    """Score against labels (both scores, with their 95% CIs) and learning curves, a panel a domain
     with a cell done, three panels a row."""
     import matplotlib
 
@@ -183,9 +187,11 @@ def plot(report: dict, out: Path) -> list[Path]:
             draw(ax, name, report["domains"][name])
         for ax in axes.flat[len(names):]:
             ax.set_visible(False)
-        if draw is _draw_scores:  # the same three series in every panel: one legend
-            fig.legend(*axes.flat[0].get_legend_handles_labels(), loc="lower center",
-                       ncol=3, fontsize=8)
+        if draw is _draw_scores:  # the same series in every panel: one legend
+            handles = {label: h for ax in axes.flat
+                       for h, label in zip(*ax.get_legend_handles_labels())}
+            fig.legend(handles.values(), handles.keys(), loc="lower center", ncol=3,
+                       fontsize=8)
             fig.tight_layout(rect=(0, 0.07 / rows, 1, 1))
         else:
             fig.tight_layout()
@@ -206,15 +212,15 @@ def _draw_scores(ax, name: str, found: dict) -> None:
             ("score", "per-seed baseline", 1.0, dict(fmt="o-", color="C0")),
             ("mean_base", "mean baseline", 1.04, dict(fmt="s:", color="C2", ms=4))):
         drawn = [r for r in rows if f"{key}_iqm" in r]
-        if not drawn or len(drawn) < len(rows):
+        if not drawn:
             continue
         point = [r[f"{key}_iqm"] for r in drawn]
         low, high = [r[f"{key}_low"] for r in drawn], [r[f"{key}_high"] for r in drawn]
-        at = [v * shift for v in x]
+        at = [r["group"] * shift for r in drawn]
         ax.errorbar(at, point, yerr=[[p - lo for p, lo in zip(point, low)],
                                     [hi - p for p, hi in zip(point, high)]],
                     capsize=3, label=f"IQM against the {label}, 95% CI", **style)
-        if len(x) > 1:
+        if len(at) > 1:
             ax.fill_between(at, low, high, alpha=0.15, color=style["color"])
     if x:
         ax.set_xscale("log")

@@ -55,40 +55,53 @@ def stratified_bootstrap(scores: Mapping[str, Sequence[float]],
     draws = np.empty(reps)
     for k in range(reps):
         draws[k] = statistic(np.concatenate([t[rng.integers(0, len(t), len(t))] for t in tasks]))
-    tail = (1 - level) / 2 * 100
-    low, high = np.percentile(draws, [tail, 100 - tail])
-    return point, float(low), float(high)
+    return (point, *interval(draws, level))
+
+
+def interval(draws: np.ndarray, level: float = 0.95) -> tuple[float, float]:
+    """The percentile interval of bootstrap draws (numpy's linear interpolation), where
+    an end that touches an unbounded draw (+inf) is +inf, not numpy's nan."""
+    ordered = np.sort(np.asarray(draws, dtype=np.float64))
+    ends = []
+    for q in ((1 - level) / 2, (1 + level) / 2):
+        above = ordered[int(np.ceil(q * (len(ordered) - 1)))]
+        ends.append(float(np.percentile(ordered, q * 100)) if np.isfinite(above) else np.inf)
+    return ends[0], ends[1]
 
 
 def reference_bootstrap(runs: Sequence[float], reference: Sequence[float], floor: float,
                         statistic: Callable[[np.ndarray], float] = iqm, *,
                         reps: int = REPS, level: float = 0.95,
                         seed: int = 0) -> tuple[float, float, float]:
-    """``(point, low, high)`` of ``statistic`` over the runs' scores normalised by the
-    reference runs' mean, ``(run - floor) / (mean(reference) - floor)``, and its
-    percentile CI, resampling the runs and the reference runs each on their own.
+    """``(point, low, high)``: ``statistic`` of ``(run - floor) / (mean(reference) -
+    floor)`` over the runs, and its percentile CI from resampling the runs and the
+    reference runs each on their own.
 
     One reference score for every run, as rliable normalises by a task's fixed score,
-    rather than each run by its own seed's reference run: where two agents' seeds share
-    nothing but the number, pairing them divides by one noisy return (a weak seed's
-    baseline doubles its partner's score). The reference's own spread is in the interval.
+    rather than each run by its own seed's reference run; the reference's spread is in
+    the interval. A resample whose reference mean is not above the floor has no scale,
+    and counts as an unbounded score (+inf), so the interval says so.
 
     :param runs: the runs' returns (e.g. the learned-reward agents', one per seed)
     :param reference: the reference runs' returns (e.g. the true-reward agents')
     :param floor: the score's zero (e.g. the random policy's mean return)
+    :param statistic: of a flat array of scores (default :func:`iqm`)
+    :param reps: bootstrap resamples
+    :param level: the interval's coverage
+    :param seed: the resampling's seed, so a table is reproducible
     """
     x = np.asarray(runs, dtype=np.float64).ravel()
     ref = np.asarray(reference, dtype=np.float64).ravel()
     if not len(x) or not len(ref):
         raise ValueError("reference_bootstrap needs at least one run and one reference run")
-    if abs(ref.mean() - floor) < 1e-8:
-        raise ValueError("the reference runs' mean equals the floor: no scale to score by")
+    if not ref.mean() > floor:
+        raise ValueError(f"the reference runs' mean ({ref.mean():g}) is not above the floor "
+                         f"({floor:g}): no scale to score by")
     rng = np.random.default_rng(seed)
     point = statistic((x - floor) / (ref.mean() - floor))
     draws = np.empty(reps)
     for k in range(reps):
         scale = ref[rng.integers(0, len(ref), len(ref))].mean() - floor
-        draws[k] = statistic((x[rng.integers(0, len(x), len(x))] - floor) / scale)
-    tail = (1 - level) / 2 * 100
-    low, high = np.percentile(draws, [tail, 100 - tail])
-    return point, float(low), float(high)
+        resampled = x[rng.integers(0, len(x), len(x))]
+        draws[k] = statistic((resampled - floor) / scale) if scale > 0 else np.inf
+    return (point, *interval(draws, level))

@@ -138,8 +138,12 @@ def test_the_split_loop_cost_costs_the_agent_steps_as_the_baselines():
     [row] = score_rows(cells, done, reps=10)
     assert row["loop_cost"] == pytest.approx(1.65)
     assert row["loop_cost_split"] == pytest.approx(1.15)
-    for c in cells:  # runs from before the split was recorded
-        done[c.name]["history"] = [{}]
+    done[cells[-1].name]["machine"] = {"blas": {"kernels": "Haswell"}}  # seed 1's pair
+    assert score_rows(cells, done, reps=10)[0]["loop_cost_split"] == pytest.approx(1.15)
+    done[cells[-2].name]["machine"] = {"blas": {"kernels": "Haswell"}}  # and seed 0's
+    assert score_rows(cells, done, reps=10)[0]["loop_cost_split"] is None
+    for c in cells:  # runs from before the split was recorded, on one machine
+        done[c.name]["history"], done[c.name]["machine"] = [{}], {}
     assert score_rows(cells, done, reps=10)[0]["loop_cost_split"] is None
 
 
@@ -151,7 +155,23 @@ def test_the_mean_baseline_score_divides_by_the_baselines_mean_not_each_seeds():
     [row] = score_rows(cells, done, reps=200)
     assert row["scores"] == pytest.approx([1.0, 1 / 3])
     assert row["mean_base_iqm"] == pytest.approx(0.5)  # 30 over the baselines' mean 60
-    assert row["mean_base_low"] <= 0.5 <= row["mean_base_high"]
+    # resampled baselines' means 30, 60 or 90 over random: scores 1, 0.5 or 1/3
+    assert (row["mean_base_low"], row["mean_base_high"]) == pytest.approx((1 / 3, 1.0))
+    assert row["twin_correlation"] is None  # two seeds say nothing of it
+
+
+def test_the_twin_correlation_reads_whether_a_seeds_agents_covary():
+    from benchmarks.cell_scores import mean_baseline_score
+
+    def runs(*returns):
+        return [{"true_return_mean": r, "random_return_mean": 0.0} for r in returns]
+
+    assert mean_baseline_score(runs(1, 2, 3), runs(2, 4, 6), 10)["twin_correlation"] == \
+        pytest.approx(1.0)
+    assert mean_baseline_score(runs(1, 2, 3), runs(6, 4, 2), 10)["twin_correlation"] == \
+        pytest.approx(-1.0)
+    found = mean_baseline_score(runs(1, 2, 3), runs(-1, -1, -1), 10)  # no spread, below 0
+    assert found == {"twin_correlation": None}
 
 
 @pytest.mark.parametrize("domain, budget, seeds, expected", [

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from benchmarks.stats import iqm, reference_bootstrap, stratified_bootstrap
+from benchmarks.stats import interval, iqm, reference_bootstrap, stratified_bootstrap
 
 # 5 runs x 3 tasks, and rliable 1.2.0's figures for it (numpy 2.4.6, pandas 2.3.3, arch
 # 7.2.0, in a side venv): get_interval_estimates({"a": RUNS}, aggregate_iqm, reps=50000).
@@ -37,17 +37,31 @@ def test_each_task_keeps_its_own_runs_and_a_constant_has_no_spread():
 
 
 def test_scores_against_the_reference_mean_resample_both_sides():
-    learned, floor = [10.0, 30.0, 50.0, 70.0, 90.0], 10.0
-    # A constant reference: an interval as the scores' own bootstrap gives (other draws).
-    point, low, high = reference_bootstrap(learned, [60.0] * 5, floor, reps=500)
-    scores = [(x - floor) / 50.0 for x in learned]
+    learned, floor = np.linspace(10.0, 90.0, 20), 10.0
+    point, low, high = reference_bootstrap(learned, [60.0] * 5, floor, reps=20_000)
+    scores = (learned - floor) / 50.0
     assert point == pytest.approx(iqm(scores)) == pytest.approx(0.8)
-    assert (low, high) == pytest.approx(stratified_bootstrap({"a": scores}, reps=500)[1:])
+    # A constant reference: the scores' own bootstrap interval (from other draws).
+    own = stratified_bootstrap({"a": scores}, reps=20_000)
+    assert (low, high) == pytest.approx(own[1:], abs=0.02)
     # The same mean with a spread: the point stays, the interval widens.
-    spread = reference_bootstrap(learned, [20.0, 40.0, 60.0, 80.0, 100.0], floor, reps=500)
+    spread = reference_bootstrap(learned, [20.0, 40.0, 60.0, 80.0, 100.0], floor, reps=20_000)
     assert spread[0] == pytest.approx(point)
-    assert spread[1] < low and spread[2] > high
-    with pytest.raises(ValueError, match="no scale"):
-        reference_bootstrap(learned, [10.0, 10.0], floor)
+    assert spread[1] < low - 0.05 and spread[2] > high + 0.3
+    # Constant runs: the interval is the reference's alone, 40 over its resampled means.
+    alone = reference_bootstrap([50.0] * 3, [30.0, 50.0], floor, reps=2_000)
+    assert alone == pytest.approx((4 / 3, 1.0, 2.0))
+
+
+def test_a_reference_not_above_the_floor_is_refused_and_a_resample_of_it_is_unbounded():
+    with pytest.raises(ValueError, match="not above the floor"):
+        reference_bootstrap([5.0], [10.0, 10.0], 10.0)
+    with pytest.raises(ValueError, match="not above the floor"):
+        reference_bootstrap([5.0], [-50.0, -40.0], 0.0)  # would negate every score
     with pytest.raises(ValueError, match="at least one run"):
-        reference_bootstrap([], [60.0], floor)
+        reference_bootstrap([], [60.0], 10.0)
+    # A quarter of the resamples of [0, 2] over floor 0 draw [0, 0]: no scale, and the
+    # interval's top is unbounded; its bottom is a finite score.
+    point, low, high = reference_bootstrap([5.0, 6.0, 7.0], [0.0, 2.0], 0.0, reps=2_000)
+    assert point == 6.0 and 2.5 <= low < 3.0 and high == float("inf")
+    assert interval(np.array([1.0, 2.0, 3.0, np.inf])) == pytest.approx((1.075, np.inf))
