@@ -115,6 +115,22 @@ def test_a_store_of_another_env_is_refused(tmp_path, capsys):
     assert "no feedback.db" in capsys.readouterr().err
 
 
+def test_a_session_with_no_screen_ends_in_one_line_not_an_invisible_window(tmp_path):
+    """SDL falls back to its offscreen driver when DISPLAY leads nowhere; the session
+    must say so, not wait for keys in a window no one sees."""
+    import os
+
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("SDL_VIDEODRIVER", "DISPLAY", "WAYLAND_DISPLAY")}
+    done = subprocess.run([sys.executable, "-m", "rlhf_envs.compare", "--env", "Reacher-v0",
+                           "--store", str(tmp_path / "s.db"), "--pairs", "1"],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2, done.stderr[-2000:]
+    # (SDL's Wayland probe prints an "error: XDG_RUNTIME_DIR ..." line of its own)
+    [line] = [x for x in done.stderr.splitlines() if x.startswith("error: no screen")]
+    assert "DISPLAY=(unset)" in line and "'offscreen' driver" in line
+
+
 # rate's kills are slow (30 s): the default run keeps compare's, through the same store
 @pytest.mark.parametrize("mode, kills", [("compare", 10),
                                          pytest.param("rate", 5, marks=pytest.mark.slow)])

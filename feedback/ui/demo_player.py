@@ -30,6 +30,7 @@ import pygame  # noqa: E402
 
 from feedback.ui.layout import MARGIN, default_window_size, font_scale, wrap  # noqa: E402
 from feedback.ui.pairs import ClipGuide, Tally, tally_of  # noqa: E402
+from feedback.ui.screen import open_display  # noqa: E402
 from feedback.ui.viewer import END_SCREEN_SECONDS, LOOP_HZ  # noqa: E402
 from feedback.ui.viewer_draw import BG, DIM, ENDED, FG, end_screen  # noqa: E402
 from feedback.ui.viewer_text import summary_lines  # noqa: E402
@@ -103,7 +104,7 @@ class DemoPlayer:
         """
         start = self._run_start = time.monotonic()
         before = self.source.progress()[0]
-        pygame.display.init()
+        open_display()
         self._size = self._size or default_window_size()
         self._canvas = pygame.Surface(self._size)
         self._window = pygame.display.set_mode(self._size, pygame.RESIZABLE)

@@ -48,6 +48,7 @@ from feedback.ui.pairs import (  # noqa: E402,F401  (Pair and PairSource: the vi
     status_of,
     tally_of,
 )
+from feedback.ui.screen import open_display  # noqa: E402
 from feedback.ui.viewer_draw import (  # noqa: E402
     BG,
     DIM,
@@ -126,7 +127,7 @@ class Viewer(ViewerCanvas):
         """
         start = self._run_start = time.monotonic()
         given = self.answers
-        pygame.display.init()
+        open_display()
         if self._window_size is None and self.clip_size is None:
             self._window_size = default_window_size()
             self._relayout()
