@@ -110,7 +110,7 @@ def table(domain: str, rows: list[dict], timesteps: int, column: str = "labels")
              "against the mean baseline | learned / true / random return | "
              "agreement: teacher, oracle | loop cost (CPU) | ended (true agent) | speed term |",
              "|---|---|---|---|---|---|---|---|---|---|"]
-    for r in sorted(rows, key=lambda r: (r["teacher"].startswith(TERM), str(r["group"]))):
+    for r in sorted(rows, key=lambda r: (r["teacher"].startswith(TERM), _order(r["group"]))):
         score = (f"{r['score_iqm']:.2f} [{r['score_low']:.2f}, {r['score_high']:.2f}]"
                  if "score_iqm" in r else "")
         against_mean = (f"{r['mean_base_iqm']:.2f} [{r['mean_base_low']:.2f}, "
@@ -149,6 +149,11 @@ def table(domain: str, rows: list[dict], timesteps: int, column: str = "labels")
                          + ("n/a" if r["at_labels_oracle_agreement"] is None
                             else f"{r['at_labels_oracle_agreement']:.2f}"))
     return lines
+
+
+def _order(group: object) -> tuple:
+    """Budgets in numeric order (100 before 350), other groups by name."""
+    return (0, group, "") if isinstance(group, int) else (1, 0, str(group))
 
 
 def curves(cells: list[Cell], done: dict[str, dict]) -> dict[str, list[tuple[int, float]]]:

@@ -271,3 +271,10 @@ def test_the_feedback_share_is_each_runs_cpu_outside_the_agent_averaged_over_run
             [{"labels": 20}]]  # a run from before the split was recorded: left out
     assert feedback_share(runs) == pytest.approx((3 / 20 + 1 / 4) / 2)
     assert feedback_share(runs[2:]) is None
+
+
+def test_budgets_are_tabulated_in_numeric_order_and_strategies_by_name():
+    from benchmarks.label_efficiency import _order
+
+    assert sorted([700, 1400, 100, 350], key=_order) == [100, 350, 700, 1400]
+    assert sorted(["uniform", "entropy"], key=_order) == ["entropy", "uniform"]
