@@ -91,8 +91,9 @@ def mean_baseline_score(metrics: list[dict], base: list[dict], reps: int) -> dic
 
 def loop_cost(found: list[tuple[dict, dict]]) -> tuple[float | None, str]:
     """IQM over (learned, true-reward) cell results of the first's time over the second's,
-    and which time: CPU time if every run has it (runs side by side, or paused, do not
-    skew it), else wall time for all (never a mix). Only pairs measured on the same kind
+    and which time: CPU time if every run has it (a paused run, or one waiting for a
+    core, does not skew it; a loaded machine can: :func:`loop_cost_split`), else wall
+    time for all (never a mix). Only pairs measured on the same kind
     of machine count (CPU seconds differed 2x between these sittings' machines); None
     if there is no such pair."""
     found = [(r, b) for r, b in found if same_machine(r.get("machine"), b.get("machine"))]
