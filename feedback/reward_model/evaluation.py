@@ -1,9 +1,13 @@
-"""Label bookkeeping shared by fitting and monitoring: usable labels, hashes, agreement."""
+"""Label bookkeeping shared by fitting and monitoring: usable labels, hashes, agreement.
+
+Also :class:`FitReport`, what one fit did and how well its result agrees.
+"""
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -12,6 +16,19 @@ from feedback.errors import FeedbackError
 from feedback.segments import Segment
 
 TARGETS = {LEFT: 1.0, RIGHT: 0.0, EQUAL: 0.5}  # P(left preferred)
+
+
+@dataclass
+class FitReport:
+    """What one ``RewardModel.fit`` call did and how well the result agrees."""
+
+    n_train: int
+    n_heldout: int
+    epochs: int
+    train_loss: float
+    train_agreement: float
+    heldout_agreement: float | None
+    seconds: float
 
 
 def usable_labels(

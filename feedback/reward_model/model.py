@@ -23,7 +23,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +32,7 @@ from gymnasium import spaces
 
 from feedback.errors import FeedbackError, check_count
 from feedback.reward_model.evaluation import (
+    FitReport,
     agreement,
     heldout_mask,
     labels_hash,
@@ -48,19 +49,6 @@ from feedback.reward_model.files import (
 )
 from feedback.reward_model.folded import FoldedEnsemble
 from feedback.segments import Segment, live_masks, stack
-
-
-@dataclass
-class FitReport:
-    """What one call of :meth:`RewardModel.fit` did and how well the result agrees."""
-
-    n_train: int
-    n_heldout: int
-    epochs: int
-    train_loss: float
-    train_agreement: float
-    heldout_agreement: float | None
-    seconds: float
 
 
 class RewardModel:
