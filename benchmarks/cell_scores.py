@@ -66,7 +66,7 @@ def mean_baseline_score(metrics: list[dict], base: list[dict], reps: int) -> dic
     spread).
 
     Which score reads steadier depends on that r. Where a seed's two agents covary (they
-    share its initial weights and env seeds: HalfCheetah's r is 0.89-0.94), the per-seed
+    share its initial weights and env seeds: HalfCheetah's r is 0.80-0.97), the per-seed
     ratio cancels the seed's luck. Where they do not (Walker2d 0.36, Hopper -0.99), it
     divides every score by one noisy return, and a weak baseline seed inflates its twin.
 

@@ -1,5 +1,6 @@
 """Labeling sessions: the pair source behind the viewer, the CLI's checks, kills."""
 
+import os
 import signal
 import subprocess
 import sys
@@ -118,8 +119,6 @@ def test_a_store_of_another_env_is_refused(tmp_path, capsys):
 def test_a_session_with_no_screen_ends_in_one_line_not_an_invisible_window(tmp_path):
     """SDL falls back to its offscreen driver when DISPLAY leads nowhere; the session
     must say so, not wait for keys in a window no one sees."""
-    import os
-
     env = {k: v for k, v in os.environ.items()
            if k not in ("SDL_VIDEODRIVER", "DISPLAY", "WAYLAND_DISPLAY")}
     done = subprocess.run([sys.executable, "-m", "rlhf_envs.compare", "--env", "Reacher-v0",
