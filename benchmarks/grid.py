@@ -40,6 +40,7 @@ TERM = "term:"  # "term:clicks": the same agent trained on one reward term (a pr
 QUICK = dict(name="quick", envs=["Reacher-v0"], algos=["ppo"], teachers=["oracle"],
              labels=[20], seeds=1, timesteps=2048, iterations=2, n_envs=2)
 ERROR_LINES = 3  # lines of a failed cell's stderr kept in its error
+CELL_THREADS = 1  # torch's and BLAS's threads in a cell: cells run side by side
 
 
 @dataclass(frozen=True)
@@ -75,7 +76,7 @@ class Cell:
         """The ``agents.train`` command of this cell; ``--resume`` if it has a checkpoint."""
         argv = [sys.executable, "-m", "agents.train", "--env", self.env, "--algo", self.algo,
                 "--seed", str(self.seed), "--timesteps", str(self.timesteps),
-                "--threads", "1", "--no-progress", "--out", str(out)]
+                "--threads", str(CELL_THREADS), "--no-progress", "--out", str(out)]
         if self.teacher == TRUE_REWARD:
             argv.append("--true-reward")
         elif self.teacher.startswith(TERM):
@@ -115,7 +116,7 @@ def grid_cells(envs: list[str], algos: list[str], teachers: list[str], labels: l
 def run_cell(cell: Cell, runs: Path) -> dict:
     """Run one cell to the end; its results (written by the caller, where the grid runs)."""
     out = runs / cell.name
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}  # one core a cell, torch and BLAS alike
+    env = {**os.environ, "OMP_NUM_THREADS": str(CELL_THREADS)}  # torch and BLAS alike
     started, command = time.monotonic(), cell.command(out)  # before it makes a checkpoint
     done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
     if done.returncode != 0:
@@ -126,7 +127,7 @@ def run_cell(cell: Cell, runs: Path) -> dict:
         "metrics": json.loads((out / "metrics.json").read_text()),
         "history": json.loads((out / "history.json").read_text()),
         "wall_seconds_this_sitting": round(time.monotonic() - started, 1),
-        "machine": machine(),
+        "machine": {**machine(), "torch_threads": CELL_THREADS},  # the cell's, not the grid's
         "command": " ".join(command[1:]),  # --resume if this sitting resumed it
     }
 

@@ -77,6 +77,7 @@ def test_the_quick_grid_runs_then_counts_its_cells_done(tmp_path, capsys):
     assert len(result["history"]) == 2 and result["cell"]["teacher"] == "oracle"
     assert "--resume" not in result["command"]  # the command it ran, not one to resume it
     assert result["metrics"]["cpu_seconds"] > 0
+    assert result["machine"]["torch_threads"] == 1  # the cell's threads, not this process's
     # Each iteration's CPU time, split: the agent's learning, and asking and refitting.
     assert all(h["agent_cpu_seconds"] > 0 and h["feedback_cpu_seconds"] > 0
                for h in result["history"])
