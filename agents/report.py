@@ -31,6 +31,7 @@ SCORE_DEFINITION = (
 _METRIC_ROWS = (  # (metrics key, label in the table)
     ("env_id", "environment"), ("algo", "algorithm"), ("seed", "seed"),
     ("timesteps", "timesteps"), ("teacher", "teacher"), ("labels_used", "labels used"),
+    ("answers", "labels by answer"),
     ("ratings_used", "ratings used"), ("demonstrations_used", "demonstrations used"),
     ("true_return_mean", "true return of the agent (mean)"),
     ("true_return_std", "true return of the agent (std)"),
@@ -80,6 +81,8 @@ def _fmt(value: object) -> str:
         return "n/a"
     if isinstance(value, (bool, str)):
         return str(value)
+    if isinstance(value, dict):  # counts by name: "left 341, right 311, ..."
+        return ", ".join(f"{name} {_fmt(count)}" for name, count in value.items())
     if isinstance(value, (int, np.integer)):
         return f"{int(value):,}"
     try:

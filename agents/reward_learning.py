@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +18,7 @@ import numpy as np
 from agents.config import PEOPLE_TEACHER, LoopState, RunConfig, shared_run_id
 from agents.hyperparams import Settings
 from agents.teachers import make_loop_teacher
+from feedback.answers import ANSWERS
 from feedback.errors import FeedbackError
 from feedback.queries import select_pairs
 from feedback.reward_model import FitReport, RewardModel
@@ -168,9 +170,15 @@ class RewardLearning:
         """The ids of the candidate segments, for the checkpoint."""
         return [s.id for s in self.buffer]
 
-    def counts(self) -> dict[str, int]:
-        """The feedback the reward model was fitted on, by kind, for metrics.json."""
+    def counts(self) -> dict[str, int | dict[str, int]]:
+        """The feedback the reward model was fitted on, by kind, for metrics.json.
+
+        ``answers`` splits the labels by answer: a skip teacher's skips and an equal
+        teacher's ties count as labels but say less than a preference.
+        """
+        answers = Counter(label.answer for label in self.store.labels(self.run_id))
         return {"labels_used": self.label_count(),
+                "answers": {answer: answers[answer] for answer in ANSWERS},
                 "ratings_used": sum(map(len, latest_ratings(self.store.ratings()).values())),
                 "demonstrations_used": len(self.store.demonstrations())}
 
@@ -210,9 +218,10 @@ class TrueRewardBaseline:
         """No candidate segments."""
         return []
 
-    def counts(self) -> dict[str, int]:
+    def counts(self) -> dict[str, int | dict[str, int]]:
         """No feedback was used."""
-        return {"labels_used": 0, "ratings_used": 0, "demonstrations_used": 0}
+        return {"labels_used": 0, "answers": dict.fromkeys(ANSWERS, 0), "ratings_used": 0,
+                "demonstrations_used": 0}
 
     def close(self) -> None:
         """Nothing to close."""

@@ -70,7 +70,8 @@ def save_checkpoint(out: Path, agent: BaseAlgorithm, model: RewardModel | None, 
 
 
 def write_outputs(config: RunConfig, out: Path, state: LoopState, model: RewardModel | None,
-                  counts: dict[str, int], evaluation: Evaluation, agent: BaseAlgorithm,
+                  counts: dict[str, int | dict[str, int]], evaluation: Evaluation,
+                  agent: BaseAlgorithm,
                   normalizer: ReturnNormalizer | None) -> dict:
     """Write the run's final outputs into ``out``; return the metrics.
 

@@ -25,7 +25,8 @@ ALERT = ("iteration 4: learned return rose while true return fell over two itera
 def _metrics(baseline: bool) -> dict:
     metrics = {
         "env_id": "rlhf_envs/HalfCheetah-v0", "algo": "sac", "teacher": "bradley_terry",
-        "labels_used": 750, "timesteps": 60000, "seed": 3, "true_return_mean": 1234.5678,
+        "labels_used": 750, "answers": {"left": 370, "right": 300, "equal": 5, "skip": 75},
+        "timesteps": 60000, "seed": 3, "true_return_mean": 1234.5678,
         "true_return_std": 87.654, "random_return_mean": -283.21,
         "learned_return_mean": 41.987, "reward_agreement_heldout": 0.8734,
         "wall_seconds": 321.9,
@@ -72,6 +73,7 @@ def test_report_with_baseline_and_alerts(tmp_path):
     assert "random policy's" in text  # the definition is given
     assert ALERT in text
     assert "bradley_terry" in text and "750" in text
+    assert "| labels by answer | left 370, right 300, equal 5, skip 75 |" in text
     for value in ("1,235", "87.65", "-283.21", "2,190", "41.99", "0.873", "321.90", "60,000"):
         assert value in text, value
     # one history row per iteration, None shown as n/a

@@ -143,6 +143,9 @@ def test_sigkill_then_resume_finishes_without_asking_twice(tmp_path):
         asked = store.asked_pairs()
     assert not pairs  # every query answered
     assert len(labels) == len({lab.query_id for lab in labels}) == len(asked) == 60
+    answers = metrics["answers"]  # the labels by answer: the oracle never skips here
+    assert list(answers) == ["left", "right", "equal", "skip"] and answers["skip"] == 0
+    assert answers == {a: sum(lab.answer == a for lab in labels) for a in answers}
     assert metrics["timesteps"] == 16384  # exactly what was asked, across the kill
     # PPO's reward normalisation went on from the checkpoint's statistics (it counts every
     # step once: 2,000 random ones, then the agent's), and was saved with the run.
