@@ -48,6 +48,7 @@ def score_rows(cells: list[Cell], done: dict[str, dict], group=by_labels,
                "true_speed_term": _mean(_per_step(b, "high_speed_reward") for b in base)}
         row.update(agreement_at(r["history"] for r, _ in found))
         row["feedback_share"] = feedback_share(r["history"] for r, _ in found)
+        row["answers"] = answer_shares(metrics)
         row["loop_cost_split"] = loop_cost_split(found)
         if not teacher.startswith(TERM):
             scores = [normalized(r, b) for r, b in found]
@@ -152,6 +153,22 @@ def feedback_share(histories) -> float | None:
         if rows and total > 0:
             shares.append(sum(h["feedback_cpu_seconds"] for h in rows) / total)
     return statistics.mean(shares) if shares else None
+
+
+def answer_shares(metrics: list[dict]) -> dict | None:
+    """Each answer's share of the labels (left, right, equal, skip), pooled over the runs
+    that record it (metrics.json's ``answers``), and how many runs did; None if none.
+
+    A skip teacher's skips and an equal teacher's ties count against the budget but say
+    less than a preference: these shares tell how much of a budget was either.
+    """
+    recorded = [m["answers"] for m in metrics if m.get("answers")]
+    total = sum(sum(answers.values()) for answers in recorded)
+    if not total:
+        return None
+    names = dict.fromkeys(name for answers in recorded for name in answers)
+    return {"runs": len(recorded),
+            "shares": {name: sum(a.get(name, 0) for a in recorded) / total for name in names}}
 
 
 AGREEMENT_LABELS = 500  # the target's budget: agreement at least 0.90 with 500 labels

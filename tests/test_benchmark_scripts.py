@@ -273,6 +273,30 @@ def test_the_feedback_share_is_each_runs_cpu_outside_the_agent_averaged_over_run
     assert feedback_share(runs[2:]) is None
 
 
+def test_the_answer_shares_pool_the_runs_that_record_them(tmp_path, capsys):
+    from benchmarks.cell_scores import answer_shares
+
+    skipper = {"left": 30, "right": 60, "equal": 0, "skip": 10}
+    tier = {"left": 20, "right": 20, "equal": 60, "skip": 0}
+    runs = [{"answers": skipper}, {"answers": tier}, {"labels_used": 100}]  # one from before
+    pooled = answer_shares(runs)
+    assert pooled["runs"] == 2 and list(pooled["shares"]) == list(skipper)
+    assert pooled["shares"] == pytest.approx({"left": 0.25, "right": 0.4, "equal": 0.3,
+                                              "skip": 0.05})
+    assert answer_shares(runs[2:]) is None
+    cells = QUICK.cells(2)
+    grid = tmp_path / "results" / QUICK.grid
+    write_cells(grid, cells, lambda c: 0.9)
+    for cell in cells[2:]:  # the learned cells
+        path = grid / f"{cell.name}.json"
+        cell_result = json.loads(path.read_text())
+        cell_result["metrics"]["answers"] = skipper
+        path.write_text(json.dumps(cell_result))
+    label_efficiency.main(argv(tmp_path, "le.json"))
+    assert ("oracle 20: the labels by answer (2 runs recording them): left 30%, right 60%, "
+            "equal 0%, skip 10%") in capsys.readouterr().out
+
+
 def test_budgets_are_tabulated_in_numeric_order_and_strategies_by_name():
     from benchmarks.label_efficiency import _order
 
