@@ -287,14 +287,17 @@ def test_the_answer_shares_pool_the_runs_that_record_them(tmp_path, capsys):
     cells = QUICK.cells(2)
     grid = tmp_path / "results" / QUICK.grid
     write_cells(grid, cells, lambda c: 0.9)
-    for cell in cells[2:]:  # the learned cells
+    for cell in cells[2:]:  # the learned cells: at 20 labels skips, at 10 preferences only
         path = grid / f"{cell.name}.json"
         cell_result = json.loads(path.read_text())
-        cell_result["metrics"]["answers"] = skipper
+        cell_result["metrics"]["answers"] = skipper if cell.labels == 20 else {
+            "left": 6, "right": 4, "equal": 0, "skip": 0}
         path.write_text(json.dumps(cell_result))
     label_efficiency.main(argv(tmp_path, "le.json"))
+    out = capsys.readouterr().out
     assert ("oracle 20: the labels by answer (2 runs recording them): left 30%, right 60%, "
-            "equal 0%, skip 10%") in capsys.readouterr().out
+            "equal 0%, skip 10%") in out
+    assert "oracle 10: the labels by answer" not in out  # all preferences: nothing to say
 
 
 def test_budgets_are_tabulated_in_numeric_order_and_strategies_by_name():
