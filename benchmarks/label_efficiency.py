@@ -140,7 +140,7 @@ def table(domain: str, rows: list[dict], timesteps: int, column: str = "labels")
             runs, shares = r["answers"]["runs"], r["answers"]["shares"]
             lines.append(f"\n{r['teacher']} {r['group']}: the labels by answer ({runs} "
                          f"run{'' if runs == 1 else 's'} recording them): "
-                         + ", ".join(f"{name} {share:.0%}" for name, share in shares.items()))
+                         + ", ".join(f"{name} {share:.1%}" for name, share in shares.items()))
         if r.get("twin_correlation") is not None:
             lines.append(f"\n{r['teacher']} {r['group']}: a seed's two agents' true returns "
                          f"correlate at r = {r['twin_correlation']:.2f} over seeds (near 1: "

@@ -295,8 +295,8 @@ def test_the_answer_shares_pool_the_runs_that_record_them(tmp_path, capsys):
         path.write_text(json.dumps(cell_result))
     label_efficiency.main(argv(tmp_path, "le.json"))
     out = capsys.readouterr().out
-    assert ("oracle 20: the labels by answer (2 runs recording them): left 30%, right 60%, "
-            "equal 0%, skip 10%") in out
+    assert ("oracle 20: the labels by answer (2 runs recording them): left 30.0%, right 60.0%, "
+            "equal 0.0%, skip 10.0%") in out
     assert "oracle 10: the labels by answer" not in out  # all preferences: nothing to say
 
 
