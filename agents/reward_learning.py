@@ -176,8 +176,9 @@ class RewardLearning:
         ``answers`` splits the labels by answer: a skip teacher's skips and an equal
         teacher's ties count as labels but say less than a preference.
         """
-        answers = Counter(label.answer for label in self.store.labels(self.run_id))
-        return {"labels_used": self.label_count(),
+        labels = self.store.labels(self.run_id)  # read once: the count and the split
+        answers = Counter(label.answer for label in labels)
+        return {"labels_used": len(labels),
                 "answers": {answer: answers[answer] for answer in ANSWERS},
                 "ratings_used": sum(map(len, latest_ratings(self.store.ratings()).values())),
                 "demonstrations_used": len(self.store.demonstrations())}

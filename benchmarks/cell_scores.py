@@ -12,6 +12,7 @@ import numpy as np
 
 from benchmarks.grid import TERM, TRUE_REWARD, Cell, normalized
 from benchmarks.stats import iqm, reference_bootstrap, stratified_bootstrap
+from feedback.answers import ANSWERS
 
 
 def by_labels(cell: Cell) -> int:
@@ -166,9 +167,8 @@ def answer_shares(metrics: list[dict]) -> dict | None:
     total = sum(sum(answers.values()) for answers in recorded)
     if not total:
         return None
-    names = dict.fromkeys(name for answers in recorded for name in answers)
     return {"runs": len(recorded),
-            "shares": {name: sum(a.get(name, 0) for a in recorded) / total for name in names}}
+            "shares": {name: sum(a.get(name, 0) for a in recorded) / total for name in ANSWERS}}
 
 
 AGREEMENT_LABELS = 500  # the target's budget: agreement at least 0.90 with 500 labels

@@ -34,7 +34,7 @@ from benchmarks.cell_scores import AGREEMENT_LABELS, by_labels, score_rows
 from benchmarks.common import RESULTS, machine
 from benchmarks.grid import ROOT as PROJECT
 from benchmarks.grid import TERM, TRUE_REWARD, Cell, grid_cells, load_results, run_grid
-from feedback.answers import LEFT, RIGHT
+from feedback.answers import EQUAL, SKIP
 from feedback.files import write_json
 
 
@@ -134,9 +134,8 @@ def table(domain: str, rows: list[dict], timesteps: int, column: str = "labels")
             lines.append(f"\n{r['teacher']} {r['group']}: the feedback steps (asking, "
                          "refits, monitoring) took "
                          f"{r['feedback_share']:.1%} of the runs' loop CPU time")
-        if r.get("answers") is not None and any(  # only where some answer was no preference
-                share for name, share in r["answers"]["shares"].items()
-                if name not in (LEFT, RIGHT)):
+        # Only where some labels were ties or skips: an all-preference split says nothing.
+        if r.get("answers") and (r["answers"]["shares"][EQUAL] or r["answers"]["shares"][SKIP]):
             runs, shares = r["answers"]["runs"], r["answers"]["shares"]
             lines.append(f"\n{r['teacher']} {r['group']}: the labels by answer ({runs} "
                          f"run{'' if runs == 1 else 's'} recording them): "
