@@ -3,6 +3,9 @@
     python -m benchmarks.label_efficiency [--domains HalfCheetah-v0-ppo ...] [--seeds 5]
         [--budgets 700 ...] [--workers N] [--report-only] [--quick]
 
+``--domains`` and ``--budgets`` choose which cells run; the report and plots always sum
+up every domain's cells done.
+
 Each domain is a resumable grid (``benchmarks.grid``): for every seed, a true-reward
 agent and one learned-reward agent per budget (oracle teacher), same algorithm,
 hyper-parameters (``agents/hyperparams.py``), steps and seed. Score: (learned - random) /
@@ -280,10 +283,12 @@ def one_budget(args: argparse.Namespace, **fields) -> Domain:
 
 def collect(domains: dict[str, Domain], args: argparse.Namespace, out: Path,
             group=by_labels, column: str = "labels", plots: bool = True,
-            this_sitting=lambda cell: True) -> dict:
+            this_sitting=lambda cell: True, run: set[str] | None = None) -> dict:
     """Run (or with ``--report-only`` only read) each domain's grid, print its table,
     write the report (and with ``plots`` its figures) to ``out``; the report.
 
+    :param run: the domains whose grids to run (None: all); the report covers every domain,
+        so that running one domain's grid does not drop the others from the report
     :param group: what a table line gathers, of a cell (default: its label budget)
     :param column: the table's name for that
     :param this_sitting: which cells to run now (the baselines, proxy-trained ones included,
@@ -294,7 +299,7 @@ def collect(domains: dict[str, Domain], args: argparse.Namespace, out: Path,
     for name, domain in domains.items():
         cells = domain.cells(seeds)
         results = args.results / domain.grid
-        if not args.report_only:
+        if not args.report_only and (run is None or name in run):
             # Baselines always: the true-reward cells and the proxy-trained ones (no labels).
             todo = [c for c in cells if c.teacher == TRUE_REWARD or c.teacher.startswith(TERM)
                     or this_sitting(c)]
@@ -320,18 +325,19 @@ def collect(domains: dict[str, Domain], args: argparse.Namespace, out: Path,
 
 def main(argv: list[str] | None = None) -> dict:
     p = grid_arguments(argparse.ArgumentParser(description=__doc__.splitlines()[0]))
-    p.add_argument("--domains", nargs="+", default=list(DOMAINS), choices=list(DOMAINS))
+    p.add_argument("--domains", nargs="+", default=list(DOMAINS), choices=list(DOMAINS),
+                   help="run these domains' grids (the report sums up every domain)")
     p.add_argument("--budgets", nargs="+", type=int, default=None,
                    help="run only these budgets' cells (and the baselines) this sitting; "
                         "the report sums up every budget done")
     p.add_argument("--out", type=Path, default=RESULTS / "label_efficiency.json")
     args = p.parse_args(argv)
-    domains = {"quick": QUICK} if args.quick else {n: DOMAINS[n] for n in args.domains}
+    asked = {"quick": QUICK} if args.quick else {n: DOMAINS[n] for n in args.domains}
     for budget in args.budgets or ():
-        if not any(budget in d.budgets for d in domains.values()):
+        if not any(budget in d.budgets for d in asked.values()):
             p.error(f"--budgets {budget}: no domain asked has that budget (theirs: "
-                    + "; ".join(f"{n} {list(d.budgets)}" for n, d in domains.items()) + ")")
-    return collect(domains, args, args.out,
+                    + "; ".join(f"{n} {list(d.budgets)}" for n, d in asked.items()) + ")")
+    return collect(asked if args.quick else DOMAINS, args, args.out, run=set(asked),
                    this_sitting=lambda c: args.budgets is None or c.labels in args.budgets)
 
 

@@ -186,9 +186,12 @@ def test_budgets_runs_only_their_cells_and_the_baselines(tmp_path, monkeypatch, 
     ran = []
     monkeypatch.setattr(label_efficiency, "run_grid",
                         lambda cells, *args, **kwargs: (ran.extend(cells), ({}, []))[1])
-    label_efficiency.main(["--domains", domain, "--budgets", str(budget), "--seeds", str(seeds),
-                           "--results", str(tmp_path), "--out", str(tmp_path / "le.json")])
+    report = label_efficiency.main(["--domains", domain, "--budgets", str(budget),
+                                    "--seeds", str(seeds), "--results", str(tmp_path),
+                                    "--out", str(tmp_path / "le.json"), "--no-progress"])
     assert sorted((c.teacher, c.labels, c.seed) for c in ran) == expected
+    # one domain's grid ran; the report still sums up every domain (here: none done)
+    assert list(report["domains"]) == list(label_efficiency.DOMAINS)
 
 
 def test_teachers_runs_only_the_teachers_asked_and_the_baselines(tmp_path, monkeypatch):
