@@ -100,7 +100,8 @@ DOMAINS = {d.name or f"{d.env}-{d.algo}": d for d in (
     # 100k steps are about half an hour.
     Domain("HalfCheetah-v0", "sac", (700,), 100_000),
     # highway-env steps at about 70/s: 15,360 steps are about 4 minutes of driving a run.
-    Domain("Highway-v0", "ppo", (50, 100, 200), 15_360),
+    # 700 labels: the one budget past 500, where held-out agreement is read.
+    Domain("Highway-v0", "ppo", (50, 100, 200, 700), 15_360),
     Domain("SlateRec-v0", "ppo", (100, 350, 700), 200_704, teachers=("oracle", "term:clicks")),
 )}
 QUICK = Domain("Reacher-v0", "ppo", (10, 20), 2_048, iterations=2, n_envs=2, name="quick")

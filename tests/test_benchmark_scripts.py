@@ -206,11 +206,12 @@ def test_teachers_runs_only_the_teachers_asked_and_the_baselines(tmp_path, monke
 
 def test_a_budget_no_domain_has_is_refused_in_one_line(tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_info:
-        label_efficiency.main(["--domains", "Highway-v0-ppo", "--budgets", "700",
+        label_efficiency.main(["--domains", "Highway-v0-ppo", "--budgets", "1400",
                                "--results", str(tmp_path)])
     assert exit_info.value.code == 2
     err = capsys.readouterr().err.strip().splitlines()[-1]
-    assert "--budgets 700: no domain asked has that budget" in err and "[50, 100, 200]" in err
+    assert "--budgets 1400: no domain asked has that budget" in err and \
+        "[50, 100, 200, 700]" in err
 
 
 def test_agreement_at_500_labels_is_read_at_each_runs_first_refit_past_500():
