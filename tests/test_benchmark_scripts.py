@@ -309,3 +309,59 @@ def test_budgets_are_tabulated_in_numeric_order_and_strategies_by_name():
 
     assert sorted([700, 1400, 100, 350], key=_order) == [100, 350, 700, 1400]
     assert sorted(["uniform", "entropy"], key=_order) == ["entropy", "uniform"]
+
+
+def test_agreement_by_gap_bins_strict_pairs_by_gap_and_counts_ties_apart():
+    import numpy as np
+
+    from benchmarks.agreement_gaps import by_gap
+
+    true = np.array([0.0, 0.05, 1.0, 1.0, 2.0, 5.0, 3.0, 3.2])
+    learned = np.array([1.0, 0.0, 0.0, 9.0, 0.0, 1.0, 2.0, 1.0])  # wrong on the near-ties
+    pairs = np.array([[0, 1], [2, 3], [4, 5], [6, 7]])  # gaps 0.05, 0 (tie), 3, 0.2
+    found = by_gap(learned, true, pairs, bins=3)
+    assert found["pairs"] == 4 and found["ties"] == 1
+    assert found["agreement"] == pytest.approx(1 / 3)
+    assert [(b["pairs"], b["agreement"]) for b in found["bins"]] == [(1, 0.0), (1, 0.0),
+                                                                       (1, 1.0)]
+    assert found["bins"][0]["gap_high"] == pytest.approx(0.05)
+    assert found["bins"][2]["gap_low"] == pytest.approx(3.0)
+
+
+def test_agreement_gaps_scores_a_runs_heldout_and_fresh_pairs_against_the_oracle(
+        tmp_path, cheetah_train, cheetah_test):
+    import dataclasses
+
+    import numpy as np
+    from gymnasium import spaces
+
+    from benchmarks.agreement_gaps import main
+    from feedback.reward_model import RewardModel
+    from feedback.segments import sample_pairs
+    from feedback.store import FeedbackStore
+    from feedback.teachers import make_teacher
+
+    pairs = sample_pairs(len(cheetah_train), 200, np.random.default_rng(0))
+    left, right = [cheetah_train[i] for i in pairs[:, 0]], [cheetah_train[i] for i in pairs[:, 1]]
+    answers = make_teacher("oracle").answer_segments(left, right)
+    model = RewardModel(spaces.Box(-np.inf, np.inf, (17,)), spaces.Box(-1, 1, (6,)), seed=0)
+    fit = model.fit(cheetah_train, pairs, answers, epochs=5)
+    fresh = [dataclasses.replace(s, source="policy") for s in cheetah_test[:11]]
+    run = tmp_path / "run"
+    model.save(run / "reward_model")
+    with FeedbackStore(run / "feedback.db") as store:
+        store.add_segments(cheetah_train + fresh)
+        queries = store.add_queries([(a.id, b.id) for a, b in zip(left, right)])
+        store.add_labels(zip(queries, answers), "oracle")
+
+    found = main([str(run), "--fresh", "11", "--bins", "2",
+                  "--out", str(tmp_path / "gaps.json")])["runs"]["run"]
+    # the oracle taught it, so agreement with the oracle held out is the fit's own
+    assert found["heldout"]["pairs"] == fit.n_heldout
+    assert found["heldout"]["agreement"] == pytest.approx(fit.heldout_agreement)
+    assert found["fresh"]["pairs"] == 5  # 11 segments: 5 consecutive pairs
+    assert sum(b["pairs"] for b in found["fresh"]["bins"]) + found["fresh"]["ties"] == 5
+    true = np.array([s.true_rewards.sum() for s in fresh[:10]])
+    learned = model.segment_returns(fresh[:10])
+    agree = (learned[0::2] > learned[1::2]) == (true[0::2] > true[1::2])
+    assert found["fresh"]["agreement"] == pytest.approx(agree.mean())
