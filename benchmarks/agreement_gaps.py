@@ -64,8 +64,9 @@ def by_gap(learned: np.ndarray, true: np.ndarray, pairs: np.ndarray, bins: int) 
 def agreement_gaps(run: Path, fresh: int = FRESH_SEGMENTS, bins: int = BINS) -> dict:
     """A run's held-out and fresh pairs, scored against the oracle by true-return gap."""
     with FeedbackStore(run / "feedback.db") as store:
-        labels = [lab for lab in store.labels() if lab.answer in (LEFT, RIGHT)]
-        labelled = {i for lab in labels for i in (lab.left_id, lab.right_id)}
+        every = store.labels()
+        labels = [lab for lab in every if lab.answer in (LEFT, RIGHT)]
+        labelled = {i for lab in every for i in (lab.left_id, lab.right_id)}  # ties too
         sources = store.segment_sources()  # oldest first
         unlabelled = [i for i, source in sources.items()
                       if source == "policy" and i not in labelled][-fresh:]
