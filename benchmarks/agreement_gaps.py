@@ -11,8 +11,8 @@ returns (the oracle):
 - held out: the labelled pairs the loop held out from fitting (:func:`heldout_mask`), as in
   ``reward_agreement_heldout`` but against the oracle rather than the teacher;
 - fresh: consecutive pairs of the run's last ``--fresh`` policy segments that no label
-  names (the last iteration's clips, which no fit saw), as the loop's
-  ``reward_agreement_oracle`` pairs them.
+  names, ties and skips included (mostly the last iteration's clips; none ever
+  labelled), paired as the loop's ``reward_agreement_oracle`` pairs them.
 
 Each set is split into ``--bins`` bins of equal size by the pair's true-return gap
 (pairs that tie exactly are counted apart). A model that orders clear pairs right and
@@ -74,9 +74,13 @@ def agreement_gaps(run: Path, fresh: int = FRESH_SEGMENTS, bins: int = BINS) -> 
     index = {segment.id: k for k, segment in enumerate(segments)}
     learned = RewardModel.load(run / "reward_model").segment_returns(segments)
     true = np.array([segment.true_rewards.sum() for segment in segments])
-    asked = np.array([[index[lab.left_id], index[lab.right_id]] for lab in labels]).reshape(-1, 2)
+    asked = np.array([[index[lab.left_id], index[lab.right_id]] for lab in labels],
+                     dtype=np.int64).reshape(-1, 2)
+    # The fit's split (each pair by its ids' hash); the fit also drops flagged labels and,
+    # where every label falls held out, trains on them all: rare, and not in these grids.
     held = asked[heldout_mask(segments, asked, HELDOUT_FRACTION)] if len(asked) else asked
-    new = np.array([index[i] for i in unlabelled[: len(unlabelled) // 2 * 2]]).reshape(-1, 2)
+    new = np.array([index[i] for i in unlabelled[: len(unlabelled) // 2 * 2]],
+                   dtype=np.int64).reshape(-1, 2)
     return {"heldout": by_gap(learned, true, held, bins),
             "fresh": by_gap(learned, true, new, bins)}
 

@@ -106,6 +106,7 @@ DOMAINS = {d.name or f"{d.env}-{d.algo}": d for d in (
 )}
 QUICK = Domain("Reacher-v0", "ppo", (10, 20), 2_048, iterations=2, n_envs=2, name="quick")
 QUICK_SEEDS = 2
+SEEDS = 5  # the committed grids' seeds: a domain that does not run this sitting is read at it
 
 
 def table(domain: str, rows: list[dict], timesteps: int, column: str = "labels") -> list[str]:
@@ -258,7 +259,8 @@ def _draw_curves(ax, name: str, found: dict) -> None:
 
 def grid_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """The command-line options every domain script shares."""
-    p.add_argument("--seeds", type=int, default=5, help="seeds 0..N-1 (default 5)")
+    p.add_argument("--seeds", type=int, default=SEEDS,
+                   help=f"seeds 0..N-1 of the grids that run (default {SEEDS})")
     p.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     p.add_argument("--report-only", action="store_true", help="run nothing; sum up results")
     p.add_argument("--quick", action="store_true",
@@ -295,12 +297,17 @@ def collect(domains: dict[str, Domain], args: argparse.Namespace, out: Path,
     :param this_sitting: which cells to run now (the baselines, proxy-trained ones included,
         always); the report sums up every cell done
     """
-    seeds = QUICK_SEEDS if args.quick else args.seeds
-    report = {"seeds": seeds, "domains": {}, "errors": [], "machine": machine()}
+    report = {"domains": {}, "errors": [], "machine": machine()}
     for name, domain in domains.items():
+        asked = run is None or name in run
+        ran = asked and not args.report_only
+        # --seeds is for the grids this sitting runs (or, with --report-only, reads); the
+        # domains summed up beside them are read at the committed grids' seeds
+        seeds = (QUICK_SEEDS if args.quick
+                 else args.seeds if asked or args.report_only else SEEDS)
         cells = domain.cells(seeds)
         results = args.results / domain.grid
-        if not args.report_only and (run is None or name in run):
+        if ran:
             # Baselines always: the true-reward cells and the proxy-trained ones (no labels).
             todo = [c for c in cells if c.teacher == TRUE_REWARD or c.teacher.startswith(TERM)
                     or this_sitting(c)]
@@ -311,6 +318,7 @@ def collect(domains: dict[str, Domain], args: argparse.Namespace, out: Path,
         rows = score_rows(cells, done, group)
         report["domains"][name] = {
             "env": domain.env, "algo": domain.algo, "timesteps": domain.timesteps,
+            "seeds": seeds,
             "grid": domain.grid, "cells_done": sum(c.name in done for c in cells),
             "cells": len(cells), "rows": rows, "curves": curves(cells, done)}
         print("\n".join(table(name, rows, domain.timesteps, column)))

@@ -190,8 +190,11 @@ def test_budgets_runs_only_their_cells_and_the_baselines(tmp_path, monkeypatch, 
                                     "--seeds", str(seeds), "--results", str(tmp_path),
                                     "--out", str(tmp_path / "le.json"), "--no-progress"])
     assert sorted((c.teacher, c.labels, c.seed) for c in ran) == expected
-    # one domain's grid ran; the report still sums up every domain (here: none done)
-    assert list(report["domains"]) == list(label_efficiency.DOMAINS)
+    # one domain's grid ran; the report still sums up every domain (here: none done), the
+    # others at the committed grids' seeds, not at this sitting's --seeds
+    assert {name: found["seeds"] for name, found in report["domains"].items()} == {
+        name: seeds if name == domain else label_efficiency.SEEDS
+        for name in label_efficiency.DOMAINS}
 
 
 def test_teachers_runs_only_the_teachers_asked_and_the_baselines(tmp_path, monkeypatch):
@@ -341,27 +344,55 @@ def test_agreement_gaps_scores_a_runs_heldout_and_fresh_pairs_against_the_oracle
     from feedback.store import FeedbackStore
     from feedback.teachers import make_teacher
 
-    pairs = sample_pairs(len(cheetah_train), 200, np.random.default_rng(0))
-    left, right = [cheetah_train[i] for i in pairs[:, 0]], [cheetah_train[i] for i in pairs[:, 1]]
+    # the labelled clips are policy clips too: a labelled clip is never fresh
+    train = [dataclasses.replace(s, source="policy") for s in cheetah_train]
+    pairs = sample_pairs(len(train), 200, np.random.default_rng(0))
+    left, right = [train[i] for i in pairs[:, 0]], [train[i] for i in pairs[:, 1]]
     answers = make_teacher("oracle").answer_segments(left, right)
     model = RewardModel(spaces.Box(-np.inf, np.inf, (17,)), spaces.Box(-1, 1, (6,)), seed=0)
-    fit = model.fit(cheetah_train, pairs, answers, epochs=5)
-    fresh = [dataclasses.replace(s, source="policy") for s in cheetah_test[:11]]
+    fit = model.fit(train, pairs, answers, epochs=5)
+    labelled = {s.id for s in left + right}
+    unlabelled = [s for s in train if s.id not in labelled]
+    fresh = [dataclasses.replace(s, source="policy") for s in cheetah_test[:13]]
+    tied, fresh = fresh[:2], fresh[2:]  # a pair answered "equal": not fresh either
+    random_clips = [dataclasses.replace(s, source="random") for s in cheetah_test[13:15]]
     run = tmp_path / "run"
     model.save(run / "reward_model")
     with FeedbackStore(run / "feedback.db") as store:
-        store.add_segments(cheetah_train + fresh)
-        queries = store.add_queries([(a.id, b.id) for a, b in zip(left, right)])
-        store.add_labels(zip(queries, answers), "oracle")
+        store.add_segments(train + fresh + random_clips + tied)  # tied and random last
+        queries = store.add_queries([(a.id, b.id) for a, b in zip(left, right)]
+                                    + [(tied[0].id, tied[1].id)])
+        store.add_labels(zip(queries, [*answers, "equal"]), "oracle")
 
     found = main([str(run), "--fresh", "11", "--bins", "2",
                   "--out", str(tmp_path / "gaps.json")])["runs"]["run"]
     # the oracle taught it, so agreement with the oracle held out is the fit's own
     assert found["heldout"]["pairs"] == fit.n_heldout
     assert found["heldout"]["agreement"] == pytest.approx(fit.heldout_agreement)
-    assert found["fresh"]["pairs"] == 5  # 11 segments: 5 consecutive pairs
+    # the last 11 unlabelled policy clips: the 11 fresh ones (not the earlier unlabelled
+    # training clips, nor the later random clips and tied pair), 5 consecutive pairs
+    assert len(unlabelled) > 11 and found["fresh"]["pairs"] == 5
     assert sum(b["pairs"] for b in found["fresh"]["bins"]) + found["fresh"]["ties"] == 5
     true = np.array([s.true_rewards.sum() for s in fresh[:10]])
     learned = model.segment_returns(fresh[:10])
     agree = (learned[0::2] > learned[1::2]) == (true[0::2] > true[1::2])
     assert found["fresh"]["agreement"] == pytest.approx(agree.mean())
+
+
+def test_agreement_gaps_reads_a_run_without_strict_labels(tmp_path, cheetah_train):
+    import numpy as np
+    from gymnasium import spaces
+
+    from benchmarks.agreement_gaps import agreement_gaps
+    from feedback.reward_model import RewardModel
+    from feedback.store import FeedbackStore
+
+    RewardModel(spaces.Box(-np.inf, np.inf, (17,)), spaces.Box(-1, 1, (6,)), seed=0).save(
+        tmp_path / "reward_model")
+    with FeedbackStore(tmp_path / "feedback.db") as store:
+        store.add_segments(cheetah_train[:4])
+        store.add_labels(zip(store.add_queries([(cheetah_train[0].id, cheetah_train[1].id)]),
+                             ["skip"]), "oracle")
+    found = agreement_gaps(tmp_path)  # no strict label, no policy clip: nothing to score
+    assert found == {split: {"pairs": 0, "ties": 0, "agreement": None, "bins": []}
+                     for split in ("heldout", "fresh")}
