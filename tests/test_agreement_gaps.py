@@ -4,6 +4,7 @@ a pair's true returns, on held-out and fresh pairs, and fresh pairs at held-out 
 import numpy as np
 import pytest
 
+
 def test_agreement_by_gap_bins_strict_pairs_by_gap_and_counts_ties_apart():
     from benchmarks.agreement_gaps import by_gap
 
