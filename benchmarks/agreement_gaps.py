@@ -2,7 +2,7 @@
 true returns are.
 
     python -m benchmarks.agreement_gaps RUN [RUN ...] [--fresh 400] [--bins 3]
-        [--out benchmarks/results/agreement_gaps.json]
+        [--neighbours 5] [--out benchmarks/results/agreement_gaps.json]
 
 RUN is a finished ``agents.train`` run directory (its ``feedback.db`` and final
 ``reward_model``). Two sets of pairs, each scored by the final model against the true
