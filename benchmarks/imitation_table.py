@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import statistics
 
+from benchmarks.stats import reference_bootstrap, stratified_bootstrap
+
 
 def _mean(values: list[float | None], digits: int = 2) -> str:
     """Mean and, for several, the values: ``0.52 (0.40, 0.64)``; None counts as n/a."""
@@ -75,4 +77,27 @@ def markdown_table(result: dict) -> str:
                             f"its train() and evaluations, env steps with fragment sampling: "
                             f"{steps}")
                 lines.append(f"| {what}: {label} | {ours} | {theirs} | {note} |")
+            lines += _iqm_rows(what, rows)
     return "\n".join(lines)
+
+
+def _iqm_rows(what: str, rows: list[dict]) -> list[str]:
+    """The score as ``label_efficiency`` reports it, both sides: IQM with its 95%
+    stratified-bootstrap interval, each seed against its own true-reward agent and every
+    seed against their mean (:func:`benchmarks.stats.reference_bootstrap`)."""
+    base = [r["true_reward_agent_return"] for r in rows]
+    random = statistics.mean(r["random_return"] for r in rows)
+    found = {}
+    for side in ("ours", "imitation"):
+        scores = [r[side]["normalized_score"] for r in rows]
+        per_seed = ("n/a" if None in scores else
+                    "{:.2f} [{:.2f}, {:.2f}]".format(*stratified_bootstrap({"": scores})))
+        returns = [r[side]["true_return"] for r in rows]
+        against_mean = "{:.2f} [{:.2f}, {:.2f}]".format(
+            *reference_bootstrap(returns, base, random)) if statistics.mean(
+                base) > random else "n/a"
+        found[side] = (per_seed, against_mean)
+    return [f"| {what}: IQM score [95% CI], each seed against its own true-reward agent | "
+            f"{found['ours'][0]} | {found['imitation'][0]} | |",
+            f"| {what}: IQM score [95% CI] against the true-reward agents' mean | "
+            f"{found['ours'][1]} | {found['imitation'][1]} | |"]

@@ -94,13 +94,18 @@ def test_the_table_holds_every_part_of_a_result():
     assert "HalfCheetah-v5" in table and "HalfCheetah-v4" in table
     assert "load average [5.0, 4.0, 3.0]" in table
     rows = [line for line in table.splitlines() if line.startswith("| ")]
-    assert len(rows) == 2 + 2 + 2 + 3  # header and rule, fit, wrapper, learning
+    assert len(rows) == 2 + 2 + 2 + 5  # header and rule, fit, wrapper, learning
     assert "imitation takes 20.0x as long" in table and "imitation takes 8.0x" in table
     assert "0.950 (LearnedRewardVecEnv: 9,500 vs 10,000)" in table
     assert "| 0.55 (0.50, 0.60) | 0.30 (0.30, 0.30) |" in table
     assert "our true-reward agent 100 (100, 101), random -280" in table
     assert "CPU time per run (s) | 80 (80, 80) | 50 (50, 50) |" in table
     assert "our true-reward run: 60 (60, 60)" in table
+    # two seeds: the IQM is their mean; imitation's 0.3 on both seeds has no spread
+    assert "each seed against its own true-reward agent | 0.55 [0.50, 0.60] | " \
+           "0.30 [0.30, 0.30] |" in table
+    # against the baselines' mean 100.5 from random -280: (50 + 280) / 380.5
+    assert f"agents' mean | {330 / 380.5:.2f} [" in table
 
 
 def test_a_venv_path_that_cannot_hold_a_venv_skips_in_one_line(tmp_path, capsys):
