@@ -32,12 +32,12 @@ import torch
 import rlhf_envs  # noqa: F401  (registers the ids)
 from agents.envs import evaluate
 from benchmarks.common import RESULTS, machine
+from benchmarks.grid import TRUE_REWARD
 from benchmarks.stats import REPS, interval
 from feedback.files import write_json
 from rlhf_envs.sb3.checkpoint import load_policy
 
 REEVALUATION_SEED = 30_000  # the loop's evaluations use seed + 10,000 and seed + 20,000
-TRUE_REWARD = "true_reward"
 FIGURES = {"terminated_share": "terminated", "true_return_mean": "returns"}
 
 
