@@ -248,3 +248,33 @@ def test_one_segment_length_per_env_for_training_and_labeling(tmp_path):
     finally:
         session.close()
         session.store.close()
+
+
+def test_closing_ends_a_rollout_and_the_thread_before_it_returns(tmp_path):
+    """close() returns once the drawing thread is done: one still drawing at exit crashes it."""
+    class Renderer:
+        closed = False
+
+        def frames(self, segment):
+            return np.zeros((1, 8, 8, 3), np.uint8)
+
+        def close(self):
+            Renderer.closed = True
+
+    rolling = threading.Event()
+
+    def endless_rollout(batch, progress):  # a long rollout, reporting as rollout_segments does
+        while True:
+            rolling.set()
+            progress("rolling out...")
+            time.sleep(0.01)
+
+    store = FeedbackStore(tmp_path / "labels.db")
+    session = CompareSession(store, ENV, "ana", planned=3, make_renderer=lambda size: Renderer(),
+                             make_segments=endless_rollout)
+    assert rolling.wait(10)
+    start = time.monotonic()
+    session.close()
+    assert time.monotonic() - start < 2 and not session._worker.is_alive() and Renderer.closed
+    assert store.segment_ids() == []  # nothing of the stopped rollout was stored
+    store.close()

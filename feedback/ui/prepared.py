@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import queue
 import threading
+import warnings
 from collections.abc import Callable, Iterator
 from typing import Literal, Protocol
 
@@ -27,9 +28,14 @@ from feedback.ui.text_pages import same_height
 
 UNDO_DEPTH = 20  # answers that can be taken back, newest first
 FRUITLESS_ROLLOUTS = 3  # fresh rollouts in a row that give nothing new end a session
+CLOSE_SECONDS = 60.0  # the longest close waits for the thread to finish the clip it draws
 
 Progress = Callable[[str], None]  # says what a long step is doing ("rolling out 120/400")
 MakeSegments = Callable[[int, Progress], list[Segment]]  # (seed, progress) -> fresh segments
+
+
+class _Closed(Exception):
+    """Ends a long step of the background thread once the session closes."""
 
 
 class FrameRenderer(Protocol):
@@ -83,6 +89,12 @@ class PreparedSession:
         """Say what the background thread is doing (shown while no pair is ready)."""
         self._status = status
 
+    def _progress(self, status: str) -> None:
+        """A long step's report (:data:`Progress`); ends the step once the session closes."""
+        if self._stop.is_set():
+            raise _Closed
+        self._report(status)
+
     def _stored_by_annotator(self) -> int:
         """This annotator's usable answers (neither skipped nor flagged) in the store."""
         raise NotImplementedError
@@ -116,7 +128,7 @@ class PreparedSession:
         known = set(self.store.segment_ids())
         self._rollouts += 1
         self._report("rolling out fresh clips...")
-        segments = [s for s in self._make_segments(len(known) + self._rollouts - 1, self._report)
+        segments = [s for s in self._make_segments(len(known) + self._rollouts - 1, self._progress)
                     if s.id not in known]
         self.store.add_segments(segments)
         return segments
@@ -143,6 +155,8 @@ class PreparedSession:
                 self._report("")
                 self._hand_over(Pair(key, frames[0], frames[1] if len(frames) > 1 else None,
                                      ends=ends))
+        except _Closed:  # quitting in the middle of a rollout: nothing of it was stored
+            pass
         except BaseException as err:  # shown to the person by next_pair, not lost in a thread
             self._error = err
         finally:
@@ -248,7 +262,16 @@ class PreparedSession:
         return self._status
 
     def close(self) -> None:
-        """Stop preparing questions (waiting up to 5 s for the thread); the store stays open."""
+        """Stop preparing questions and wait for the thread to end; the store stays open.
+
+        The wait matters: a thread still drawing when the interpreter exits can crash it
+        (EGL is torn down under a MuJoCo render: a segfault at exit, after every answer was
+        stored). A rollout stops at its next progress report; a clip being drawn is
+        finished, for up to :data:`CLOSE_SECONDS`.
+        """
         self._stop.set()
         if self._worker.is_alive():
-            self._worker.join(timeout=5)
+            self._worker.join(timeout=CLOSE_SECONDS)
+        if self._worker.is_alive():
+            warnings.warn(f"the clip-drawing thread did not stop within {CLOSE_SECONDS:g} s; "
+                          "closing without it", RuntimeWarning, stacklevel=2)
