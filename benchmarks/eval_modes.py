@@ -22,18 +22,14 @@ from agents.envs import evaluate
 from agents.loop import FINAL_EVAL_SEED
 from benchmarks.common import RESULTS, machine
 from feedback.files import write_json
-from rlhf_envs.sb3.checkpoint import load_policy
+from rlhf_envs.labeling import load_run_policy
 
 
 def both_ways(run: Path, episodes: int) -> dict:
     """One run's evaluation, deterministic and sampled: return, length, share ended."""
     metrics = json.loads((run / "metrics.json").read_text())
     env_id, seed = metrics["env_id"], metrics["seed"] + FINAL_EVAL_SEED
-    import gymnasium as gym
-
-    env = gym.make(env_id, warn_without_model=False)
-    policy = load_policy(run / "checkpoint" / "agent", env)
-    env.close()
+    policy = load_run_policy(run, env_id)
     row = {"run": str(run), "env_id": env_id, "teacher": metrics["teacher"],
            "seed": metrics["seed"], "episodes": episodes}
     for name, deterministic in (("deterministic", True), ("sampled", False)):

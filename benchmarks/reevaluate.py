@@ -25,7 +25,6 @@ import json
 import re
 from pathlib import Path
 
-import gymnasium as gym
 import numpy as np
 import torch
 
@@ -35,7 +34,7 @@ from benchmarks.common import RESULTS, machine
 from benchmarks.grid import TRUE_REWARD
 from benchmarks.stats import REPS, interval
 from feedback.files import write_json
-from rlhf_envs.sb3.checkpoint import load_policy
+from rlhf_envs.labeling import load_run_policy
 
 REEVALUATION_SEED = 30_000  # the loop's evaluations use seed + 10,000 and seed + 20,000
 FIGURES = {"terminated_share": "terminated", "true_return_mean": "returns"}
@@ -46,9 +45,7 @@ def reevaluate(run: Path, episodes: int) -> dict:
     metrics = json.loads((run / "metrics.json").read_text())
     env_id, seed = metrics["env_id"], metrics["seed"] + REEVALUATION_SEED
     deterministic = metrics.get("eval_deterministic", True)
-    env = gym.make(env_id, warn_without_model=False)
-    policy = load_policy(run / "checkpoint" / "agent", env)
-    env.close()
+    policy = load_run_policy(run, env_id)
     found = evaluate(env_id, episodes, seed, policy, deterministic=deterministic)
     return {"group": group_of(run.name), "seed": metrics["seed"], "env_id": env_id,
             "episodes": episodes, "deterministic": deterministic,
