@@ -63,17 +63,19 @@ def rollout_segments(
                                rng=np.random.default_rng([seed, SEGMENT_ID_STREAM]))
     recorder.seed(seed)
     recorder.action_space.seed(seed)
-    obs = recorder.reset()
     name = env_id.split("/")[-1]
-    for step in range(steps):
-        if progress is not None and step % PROGRESS_EVERY == 0:
-            progress(f"rolling out {name}: {step}/{steps} steps...")
-        if policy is None:
-            action = np.array([recorder.action_space.sample()])
-        else:
-            action, _ = policy.predict(obs, deterministic=False)
-        obs, _, _, _ = recorder.step(action)
-    recorder.close()
+    try:  # a progress report may end the rollout (a session closing): the env closes too
+        obs = recorder.reset()
+        for step in range(steps):
+            if progress is not None and step % PROGRESS_EVERY == 0:
+                progress(f"rolling out {name}: {step}/{steps} steps...")
+            if policy is None:
+                action = np.array([recorder.action_space.sample()])
+            else:
+                action, _ = policy.predict(obs, deterministic=False)
+            obs, _, _, _ = recorder.step(action)
+    finally:
+        recorder.close()
     if progress is not None:
         progress(f"rolled out {name}: {steps}/{steps} steps")
     return recorder.drain()
