@@ -54,10 +54,15 @@ def test_compare_means_over_seeds_and_bootstraps_the_difference():
     row = table["oracle-200"]
     assert row["terminated_share"] == pytest.approx(0.375)  # the mean of 0.5 and 0.25
     point, low, high = row["terminated_share_difference"]
-    assert point == pytest.approx(0.375) and 0 < low < point < high <= 1
+    assert point == pytest.approx(0.375) and 0 <= low < point < high <= 1
     assert row["true_return_mean_difference"][0] == pytest.approx(-0.375)
     assert row["seeds"] == [0, 1] and row["episodes"] == 8
     assert "terminated_share_difference" not in table["true_reward"]
+    more = compare([run("true_reward", 0, [0, 0, 0, 0]), run("true_reward", 1, [0, 0, 0, 0]),
+                    run("oracle-50", 0, [1, 1, 1, 0]), run("oracle-200", 0, [1, 1, 0, 0]),
+                    run("oracle-200", 1, [1, 0, 0, 0])], reps=500)
+    assert list(more) == ["oracle-50", "oracle-200", "true_reward"]  # labels as numbers
+    assert more["oracle-200"] == row  # a cell's interval does not move as others join
 
 
 def test_reevaluate_plays_each_finished_agent_on_its_own_seeds_and_keeps_them(
