@@ -97,18 +97,21 @@ class Cell:
 def grid_cells(envs: list[str], algos: list[str], teachers: list[str], labels: list[int],
                seeds: int, timesteps: int, iterations: int | None = None,
                n_envs: int | None = None,
-               query_strategies: list[str | None] | None = None) -> list[Cell]:
+               query_strategies: list[str | None] | None = None,
+               first_seed: int = 0) -> list[Cell]:
     """Every cell of a grid, baselines first (their results score the others).
 
-    A ``term:NAME`` teacher is one cell per env, algorithm and seed (it asks no labels,
-    so it has no query strategy either).
+    Seeds run from ``first_seed``: settings are chosen on seeds (100 and up) other than
+    the reported ones (0 and up). A ``term:NAME`` teacher is one cell per env, algorithm
+    and seed (it asks no labels, so it has no query strategy either).
     """
     strategies = query_strategies or [None]
     learned = list(dict.fromkeys(
         Cell(env, algo, teacher, 0 if teacher.startswith(TERM) else budget, seed, timesteps,
              iterations, n_envs, None if teacher.startswith(TERM) else strategy)
         for env in envs for algo in algos for teacher in teachers
-        for budget in labels for strategy in strategies for seed in range(seeds)))
+        for budget in labels for strategy in strategies
+        for seed in range(first_seed, first_seed + seeds)))
     baselines = list(dict.fromkeys(cell.baseline() for cell in learned))
     return baselines + learned
 
@@ -258,7 +261,10 @@ def parser() -> argparse.ArgumentParser:
                    help="synthetic teachers, or term:NAME for the agent trained on one reward "
                         "term (e.g. term:clicks, SlateRec's hand-written proxy)")
     p.add_argument("--labels", nargs="+", type=int, default=[200], help="label budgets")
-    p.add_argument("--seeds", type=int, default=5, help="seeds 0..N-1 (default 5)")
+    p.add_argument("--seeds", type=int, default=5, help="how many seeds (default 5)")
+    p.add_argument("--first-seed", type=int, default=0,
+                   help="seeds run from this one (default 0); choose settings on seeds "
+                        "other than the reported ones, e.g. 100")
     p.add_argument("--timesteps", type=int, default=98_304, help="agent steps per run")
     p.add_argument("--query-strategies", nargs="+", default=None,
                    help="how later pairs are chosen (uniform, disagreement, entropy); "
@@ -288,7 +294,8 @@ def main(argv: list[str] | None = None) -> int:
         for key, value in QUICK.items():
             setattr(args, key, value)
     cells = grid_cells(args.envs, args.algos, args.teachers, args.labels, args.seeds,
-                       args.timesteps, args.iterations, args.n_envs, args.query_strategies)
+                       args.timesteps, args.iterations, args.n_envs, args.query_strategies,
+                       args.first_seed)
     results = args.results / args.name
     done, errors = run_grid(cells, args.runs / args.name, results, max(1, args.workers),
                             progress=not args.no_progress, ray_address=args.ray)

@@ -17,6 +17,14 @@ def test_a_grid_has_one_baseline_per_env_algo_and_seed_first():
     assert all(c.baseline() in baselines for c in cells)
 
 
+def test_seeds_can_start_past_the_reported_ones(tmp_path):
+    cells = grid_cells(["Hopper-v0"], ["ppo"], ["oracle"], [700], 2, 4096, first_seed=100)
+    assert [c.seed for c in cells] == [100, 101, 100, 101]
+    argv = cells[3].command(tmp_path)
+    assert argv[argv.index("--seed") + 1] == "101"
+    assert cells[3].name == "Hopper-v0_ppo_oracle-700_seed101"
+
+
 def test_a_reward_term_cell_is_one_per_seed_and_trains_on_that_term(tmp_path):
     cells = grid_cells(["SlateRec-v0"], ["ppo"], ["oracle", "term:clicks"], [100, 350], 2,
                        4096)
