@@ -9,6 +9,10 @@ of the true env:
 - the share of steps the model rates below the state after the end (reward < 0 once a
   model is anchored; for an older, zero-mean model that is what the env pays after
   termination too): steps at which, by the learned reward, ending would be better;
+- what the learned reward pays for a step alive beyond what the env pays, in the env's
+  units (:func:`pay_for_living`): where the env pays for living (Hopper's and Walker2d's
+  healthy reward of 1), a learned reward that pays less for it than for progress makes
+  an agent that lunges forward and falls;
 - from the store: how many candidate clips showed an episode's end.
 
 With ``--random-clips ENV STEPS``, the random rollouts a run starts from instead: their
@@ -78,6 +82,22 @@ def play(env: gym.Env, policy, seed: int) -> Episode:
                    np.array(rewards), bool(terminated))
 
 
+def pay_for_living(true_rewards: np.ndarray, learned_rewards: np.ndarray) -> dict:
+    """The least-squares line ``learned = slope * true + intercept`` over an agent's steps,
+    both rewards measured from the absorbing state (0 after an episode's end, in the env
+    and in an anchored model).
+
+    A learned reward that is the true one rescaled lies on a line through 0. Its
+    intercept over its slope is what it pays for a step alive beyond the env, in the
+    env's units: 0 if it values living as the env does; -1 on Hopper or Walker2d (healthy
+    reward 1) if it pays nothing for living. ``r`` says how well a line describes it.
+    """
+    slope, intercept = np.polyfit(true_rewards, learned_rewards, 1)
+    return {"slope": float(slope), "intercept": float(intercept),
+            "r": float(np.corrcoef(true_rewards, learned_rewards)[0, 1]),
+            "extra_pay_for_living": float(intercept / slope)}
+
+
 def analyse_run(run: Path, episodes: int, seed: int = 30_000) -> dict:
     """The figures above for one run directory."""
     metrics_file = run / "metrics.json"
@@ -85,15 +105,18 @@ def analyse_run(run: Path, episodes: int, seed: int = 30_000) -> dict:
     env = gym.make(env_id, warn_without_model=False)
     policy = load_policy(run / "checkpoint" / "agent", env)
     model = RewardModel.load(run / "reward_model", env_id=env_id)
-    rows, steps_below = [], []
+    level = model.absorbing_reward() if model.anchored else 0.0
+    rows, steps_below, true_steps, learned_steps = [], [], [], []
     for k in range(episodes):
         episode = play(env, policy, seed + k)
         learned = episode.learned_rewards(model)
-        level = model.absorbing_reward() if model.anchored else 0.0
         steps_below.append(learned < level)
+        true_steps.append(episode.true_rewards)
+        learned_steps.append(learned - level)
         rows.append({"length": len(learned), "terminated": episode.terminated,
                      "true_return": float(episode.true_rewards.sum()),
                      "learned_return": float(learned.sum()),
+                     "true_reward_last_steps": float(episode.true_rewards[-LAST_STEPS:].mean()),
                      "learned_reward_mean": float(learned.mean()),
                      "learned_reward_last_steps": float(learned[-LAST_STEPS:].mean())})
     env.close()
@@ -110,9 +133,14 @@ def analyse_run(run: Path, episodes: int, seed: int = 30_000) -> dict:
             "episodes": episodes, "length_mean": mean("length"),
             "terminated_share": mean("terminated"), "true_return_mean": mean("true_return"),
             "learned_return_mean": mean("learned_return"),
+            "true_reward_mean": float(np.concatenate(true_steps).mean()),
+            "true_reward_last_steps_mean": mean("true_reward_last_steps"),
             "learned_reward_mean": mean("learned_reward_mean"),
             "learned_reward_last_steps_mean": mean("learned_reward_last_steps"),
-            "steps_worse_than_ending_share": float(below.mean()), "per_episode": rows}
+            "steps_worse_than_ending_share": float(below.mean()),
+            "learned_against_true": pay_for_living(np.concatenate(true_steps),
+                                                   np.concatenate(learned_steps)),
+            "per_episode": rows}
 
 
 def _segments_with_ends(path: Path) -> tuple[int, int]:
@@ -162,14 +190,18 @@ def main(argv: list[str] | None = None) -> dict:
     found = [analyse_run(run, args.episodes) for run in args.runs]
     write_json(args.out, {"runs": found, "machine": machine()}, indent=2)
     print("| run | anchored | clips showing an end | length | ended | true return | "
-          "learned reward/step | last 10 steps | steps worse than ending |")
-    print("|---|---|---|---|---|---|---|---|---|")
+          "true reward/step (last 10 steps) | learned reward/step (last 10 steps) | "
+          "steps worse than ending | learned pays for living beyond the env (r) |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for r in found:
+        fit = r["learned_against_true"]
         print(f"| {Path(r['run']).name} | {r['anchored']} | {r['segments_showing_an_end']} of "
               f"{r['stored_segments']} | {r['length_mean']:.0f} | {r['terminated_share']:.0%} | "
-              f"{r['true_return_mean']:.0f} | {r['learned_reward_mean']:+.2f} | "
-              f"{r['learned_reward_last_steps_mean']:+.2f} | "
-              f"{r['steps_worse_than_ending_share']:.0%} |")
+              f"{r['true_return_mean']:.0f} | {r['true_reward_mean']:+.2f} "
+              f"({r['true_reward_last_steps_mean']:+.2f}) | {r['learned_reward_mean']:+.2f} "
+              f"({r['learned_reward_last_steps_mean']:+.2f}) | "
+              f"{r['steps_worse_than_ending_share']:.0%} | "
+              f"{fit['extra_pay_for_living']:+.2f} ({fit['r']:.2f}) |")
     return {"runs": found}
 
 

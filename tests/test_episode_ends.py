@@ -208,3 +208,18 @@ def test_the_env_table_says_which_episodes_end_and_they_do(name):
         if truncated:
             env.reset()
     assert ended == (episode_end(name) is not None)
+
+
+def test_pay_for_living_reads_how_a_learned_reward_values_staying_alive():
+    from benchmarks.episode_ends import pay_for_living
+
+    rng = np.random.default_rng(0)
+    progress = rng.normal(size=500)
+    true = progress + 1.0  # Walker2d: forward progress plus a healthy reward of 1 a step
+    assert pay_for_living(true, 3.0 * true)["extra_pay_for_living"] == pytest.approx(0.0,
+                                                                                     abs=1e-9)
+    lunges = pay_for_living(true, 3.0 * progress)  # the same progress, nothing for living
+    assert lunges["extra_pay_for_living"] == pytest.approx(-1.0)
+    assert lunges["slope"] == pytest.approx(3.0) and lunges["r"] == pytest.approx(1.0)
+    clings = pay_for_living(true, 2.0 * (progress + 3.0) + rng.normal(0, 0.1, 500))
+    assert clings["extra_pay_for_living"] == pytest.approx(2.0, abs=0.05) and clings["r"] < 1
