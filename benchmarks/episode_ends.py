@@ -186,6 +186,12 @@ def main(argv: list[str] | None = None) -> dict:
         return found
     if not args.runs:
         p.error("give run directories, or --random-clips ENV STEPS")
+    for run in args.runs:
+        missing = [f for f in ("metrics.json", "checkpoint/agent", "reward_model", "feedback.db")
+                   if not (run / f).exists()]
+        if missing:
+            p.error(f"{run} is not a finished learned-reward run directory: no "
+                    + ", ".join(missing))
     args.out = args.out or RESULTS / "episode_ends.json"
     found = [analyse_run(run, args.episodes) for run in args.runs]
     write_json(args.out, {"runs": found, "machine": machine()}, indent=2)
