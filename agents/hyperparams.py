@@ -98,6 +98,7 @@ PER_ENV: dict[str, dict[str, dict]] = {
     # Chosen on seeds 100-102 at 301,056 steps (BENCHMARKS.md "Hopper"): these defaults
     # made 1,215, 3,569 and 3,331 (two hop all 1,000 steps), this table's own defaults
     # 2,144, 1,168 and 1,538, and those with observation normalisation 2,750, 943, 967.
+    # At rl-zoo3's 1M steps (label_efficiency's Hopper grid): 3,312, 2,385 and 2,724.
     # sac.yml Hopper-v3.
     "Hopper-v0": {"loop": ZOO_LOOP, "ppo": SB3_PPO, "sac": ZOO_SAC},
     # ppo.yml Walker2d-v3 (tuned; SB3's default MlpPolicy); sac.yml Walker2d-v3.
