@@ -10,6 +10,7 @@ import statistics
 
 import numpy as np
 
+from agents.monitoring import correlation
 from benchmarks.grid import TERM, TRUE_REWARD, Cell, normalized
 from benchmarks.stats import iqm, reference_bootstrap, stratified_bootstrap
 from feedback.answers import ANSWERS
@@ -80,9 +81,7 @@ def mean_baseline_score(metrics: list[dict], base: list[dict], reps: int) -> dic
     """
     learned = [m["true_return_mean"] for m in metrics]
     true = [b["true_return_mean"] for b in base]
-    found = {"twin_correlation": (
-        float(np.corrcoef(learned, true)[0, 1])
-        if len(learned) >= 3 and np.std(learned) > 0 and np.std(true) > 0 else None)}
+    found = {"twin_correlation": correlation(np.array(learned), np.array(true))}
     floor = statistics.mean(m["random_return_mean"] for m in metrics)
     try:
         point, low, high = reference_bootstrap(learned, true, floor, reps=reps)

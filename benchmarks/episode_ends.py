@@ -40,6 +40,7 @@ import torch
 from safetensors.numpy import load
 
 import rlhf_envs  # noqa: F401  (registers the ids)
+from agents.monitoring import correlation
 from benchmarks.common import RESULTS, machine
 from feedback.files import write_json
 from feedback.reward_model import RewardModel
@@ -91,10 +92,13 @@ def pay_for_living(true_rewards: np.ndarray, learned_rewards: np.ndarray) -> dic
     intercept over its slope is what it pays for a step alive beyond the env, in the
     env's units: 0 if it values living as the env does; -1 on Hopper or Walker2d (healthy
     reward 1) if it pays nothing for living. ``r`` says how well a line describes it.
+    All are None where either reward is constant (no line to read).
     """
+    r = correlation(true_rewards, learned_rewards)
+    if r is None:
+        return dict.fromkeys(("slope", "intercept", "r", "extra_pay_for_living"))
     slope, intercept = np.polyfit(true_rewards, learned_rewards, 1)
-    return {"slope": float(slope), "intercept": float(intercept),
-            "r": float(np.corrcoef(true_rewards, learned_rewards)[0, 1]),
+    return {"slope": float(slope), "intercept": float(intercept), "r": r,
             "extra_pay_for_living": float(intercept / slope)}
 
 
@@ -207,7 +211,8 @@ def main(argv: list[str] | None = None) -> dict:
               f"({r['true_reward_last_steps_mean']:+.2f}) | {r['learned_reward_mean']:+.2f} "
               f"({r['learned_reward_last_steps_mean']:+.2f}) | "
               f"{r['steps_worse_than_ending_share']:.0%} | "
-              f"{fit['extra_pay_for_living']:+.2f} ({fit['r']:.2f}) |")
+              + ("n/a |" if fit["r"] is None else
+                 f"{fit['extra_pay_for_living']:+.2f} ({fit['r']:.2f}) |"))
     return {"runs": found}
 
 

@@ -223,6 +223,8 @@ def test_pay_for_living_reads_how_a_learned_reward_values_staying_alive():
     assert lunges["slope"] == pytest.approx(3.0) and lunges["r"] == pytest.approx(1.0)
     clings = pay_for_living(true, 2.0 * (progress + 3.0) + rng.normal(0, 0.1, 500))
     assert clings["extra_pay_for_living"] == pytest.approx(2.0, abs=0.05) and clings["r"] < 1
+    standing = pay_for_living(np.ones(50), rng.normal(size=50))  # no line through a point
+    assert set(standing.values()) == {None}
 
 
 def test_episode_ends_names_a_folder_that_is_not_a_finished_run(tmp_path, capsys):
