@@ -115,7 +115,9 @@ class RunConfig:
                                       "agents/hyperparams.py)", type=int,
                                 check=at_least(1, "--n-envs"))
     iterations: int | None = option(None, "reward-model refits over the run (default: the "
-                                          "hyperparams table)", type=int,
+                                          "hyperparams table's, and more in a long run, "
+                                          "so that refits are at most its "
+                                          "max_steps_per_iteration apart)", type=int,
                                     check=at_least(1, "--iterations"))
     query_strategy: str = option("disagreement", f"how later pairs are chosen: "
                                                  f"{', '.join(STRATEGIES)}",
@@ -195,7 +197,8 @@ def check_config(config: RunConfig) -> Settings:
 
     Runs each field's check (``env_id`` gains its namespace), then the checks that
     involve several fields, then applies ``n_envs`` and ``iterations`` to the env's row
-    of the hyper-parameter table.
+    of the hyper-parameter table (without ``iterations``, the row's refits for the run's
+    steps: :meth:`~agents.hyperparams.LoopSettings.iterations_for`).
     """
     for f in dataclasses.fields(config):
         if f.metadata.get("check") is not None:
@@ -218,7 +221,8 @@ def check_config(config: RunConfig) -> Settings:
         raise FeedbackError(f"--baseline {config.baseline}: no metrics.json there "
                             "(a finished --true-reward run)")
     settings = settings_for(env_name(config.env_id), config.algo)
-    return settings.with_loop(n_envs=config.n_envs, iterations=config.iterations)
+    return settings.with_loop(n_envs=config.n_envs, iterations=config.iterations
+                              or settings.loop.iterations_for(config.timesteps))
 
 
 def shared_run_id(config: RunConfig) -> str | None:

@@ -4,10 +4,10 @@
 ``ppo`` and ``sac`` are passed to Stable-Baselines3 as they are, but for
 ``policy_kwargs``, which are data (activations by name) that
 :func:`rlhf_envs.policies.agent_policy` turns into SB3's. An env's row overrides the
-defaults key by key; CLI flags override both (``--n-envs``, ``--iterations``). A loop
-setting given as ``{"ppo": ..., "sac": ...}`` differs by algorithm. An env's segment
-length is its row of :data:`rlhf_envs.registration.ENVS` (the labeling app reads it
-there too).
+defaults key by key; CLI flags override both (``--n-envs``; ``--iterations``, exactly so
+many). A loop setting given as ``{"ppo": ..., "sac": ...}`` differs by algorithm. An
+env's segment length is its row of :data:`rlhf_envs.registration.ENVS` (the labeling app
+reads it there too).
 
 The MuJoCo rows but Reacher's are rl-zoo3's rows for the ``-v3`` envs our ids wrap
 (``hyperparams/ppo.yml`` and ``sac.yml`` of DLR-RM/rl-baselines3-zoo): its tuned rows, or
@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import math
 from dataclasses import dataclass, field
 
 from rlhf_envs.registration import segment_length
@@ -31,7 +32,14 @@ from rlhf_envs.registration import segment_length
 DEFAULTS: dict[str, dict] = {
     "loop": {
         "n_envs": 4,
-        "iterations": 8,           # refits of the reward model over the run
+        "iterations": 8,           # refits of the reward model over the run, at least ...
+        # ... and more in a long run, so that a reward model is trained on for this many
+        # agent steps or fewer on average (None: always ``iterations``). 37,632 is 8
+        # refits of the MuJoCo grids' 301,056 steps. Chosen on Hopper at 1M steps and 700
+        # labels (seeds 100-102, BENCHMARKS.md "Hopper"): 27 refits made 2,131, 2,988 and
+        # 3,460; 8 refits, 125k steps apart, the first model fitted to random clips
+        # alone, 1,266, 2,904 and 3,750. Its feedback steps cost 3-4 minutes of CPU more.
+        "max_steps_per_iteration": 37_632,
         "first_label_share": 0.25,  # of the label budget asked before the agent trains
         "buffer_capacity": 2_000,  # segments kept as query candidates
         "fit_epochs": 50,
@@ -146,6 +154,7 @@ class LoopSettings:
 
     n_envs: int
     iterations: int
+    max_steps_per_iteration: int | None
     segment_length: int
     first_label_share: float
     buffer_capacity: int
@@ -154,6 +163,17 @@ class LoopSettings:
     eval_deterministic: bool
     normalize_reward: bool
     normalize_obs: bool
+
+    def iterations_for(self, timesteps: int) -> int:
+        """The refits of a run of ``timesteps`` agent steps.
+
+        ``iterations``, or more where the run is long, so that iterations train
+        ``max_steps_per_iteration`` steps or fewer on average (in whole rollouts, some may
+        take one more).
+        """
+        if self.max_steps_per_iteration is None:
+            return self.iterations
+        return max(self.iterations, math.ceil(timesteps / self.max_steps_per_iteration))
 
 
 @dataclass(frozen=True)

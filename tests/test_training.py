@@ -11,6 +11,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
+from agents.config import check_config, steps_per_iteration
 from agents.loop import RunConfig, label_targets, relabel_replay_buffer, run
 from agents.run_dir import checkpoint_dir
 from agents.train import main
@@ -78,6 +79,22 @@ def test_label_schedule_front_loads_and_spends_the_budget():
     steps = np.diff(targets)
     assert (steps >= 0).all() and steps[0] > steps[-1]
     assert label_targets(10, 1, 0.25) == [10]
+
+
+@pytest.mark.parametrize("timesteps, iterations, given, longest", [
+    (301_056, 8, None, 38_912),  # the MuJoCo grids' steps: the table's 8 refits
+    (49_152, 8, None, 6_144),  # a short run keeps its 8
+    (1_001_472, 27, None, 38_912),  # rl-zoo3's 1M: 8 refits would be 125k steps apart
+    (1_001_472, 8, 8, 126_976),  # --iterations is exactly that many
+])
+def test_a_long_run_refits_often_enough(timesteps, iterations, given, longest):
+    config = RunConfig(env_id="Hopper-v0", timesteps=timesteps, iterations=given)
+    settings = check_config(config)
+    steps = steps_per_iteration(config, settings)
+    assert settings.loop.iterations == len(steps) == iterations
+    assert sum(steps) == timesteps and max(steps) == longest
+    if given is None:  # 37,632 steps apart on average, in whole rollouts of 2,048
+        assert timesteps / iterations <= settings.loop.max_steps_per_iteration
 
 
 def test_sac_runs_end_to_end_and_relabels_its_replay_buffer(tmp_path):
