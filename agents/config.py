@@ -116,7 +116,7 @@ class RunConfig:
                                 check=at_least(1, "--n-envs"))
     iterations: int | None = option(None, "reward-model refits over the run (default: the "
                                           "hyperparams table's, and more in a long run, "
-                                          "so that refits are at most its "
+                                          "so that refits are on average at most its "
                                           "max_steps_per_iteration apart)", type=int,
                                     check=at_least(1, "--iterations"))
     query_strategy: str = option("disagreement", f"how later pairs are chosen: "
