@@ -38,7 +38,7 @@ DEFAULTS: dict[str, dict] = {
         # refits of the MuJoCo grids' 301,056 steps. Chosen on Hopper at 1M steps and 700
         # labels (seeds 100-102, BENCHMARKS.md "Hopper"): 27 refits made 2,131, 2,988 and
         # 3,460; 8 refits, 125k steps apart, the first model fitted to random clips
-        # alone, 1,266, 2,904 and 3,750. Its feedback steps cost 2.5-3 minutes of CPU more.
+        # alone, 1,266, 2,904 and 3,750. Its feedback steps cost 2-3 minutes of CPU more.
         "max_steps_per_iteration": 37_632,
         "first_label_share": 0.25,  # of the label budget asked before the agent trains
         "buffer_capacity": 2_000,  # segments kept as query candidates

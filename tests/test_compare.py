@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from feedback.store import FeedbackStore
-from feedback.ui.sessions import CompareSession
+from feedback.ui.sessions import CompareSession, RateSession
 from rlhf_envs.compare import main
 from rlhf_envs.labeling import clip_renderer, rollout_segments
 
@@ -277,4 +277,33 @@ def test_closing_ends_a_rollout_and_the_thread_before_it_returns(tmp_path):
     session.close()
     assert time.monotonic() - start < 2 and not session._worker.is_alive() and Renderer.closed
     assert store.segment_ids() == []  # nothing of the stopped rollout was stored
+    store.close()
+
+
+def test_closing_draws_no_more_clips(tmp_path):
+    """Once closed, the thread stops after the clip it draws, not after every clip queued.
+
+    (It once drew all the store's remaining clips first: HalfCheetah's 16 took 8 s.)
+    """
+    drawn = []
+
+    class SlowRenderer:
+        def frames(self, segment):
+            drawn.append(segment.id)
+            time.sleep(0.05)
+            return np.zeros((2, 8, 8, 3), np.uint8)
+
+        def close(self):
+            pass
+
+    store = FeedbackStore(tmp_path / "labels.db")
+    store.add_segments(rollout_segments(ENV, 10 * 16, 10, seed=0))
+    session = RateSession(store, ENV, "ana", planned=20,
+                          make_renderer=lambda size: SlowRenderer())
+    assert take(session) is not None
+    time.sleep(0.5)  # the queue fills up (lookahead 2), and the thread waits to hand over
+    before = len(drawn)
+    session.close()
+    assert not session._worker.is_alive()
+    assert len(drawn) <= before + 2 < 16, (before, len(drawn))
     store.close()

@@ -146,6 +146,8 @@ class PreparedSession:
         try:
             renderer = self._make_renderer(self._clip_size)  # here: GL contexts are per thread
             for key, ids in self._items():
+                if self._stop.is_set():  # closed: draw nothing more (a clip takes ~0.5 s)
+                    break
                 self._report("drawing the next clips...")
                 segments = self.store.get_segments(ids)
                 frames = [renderer.frames(s) for s in segments]
