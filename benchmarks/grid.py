@@ -12,7 +12,8 @@ directory under ``--runs``, one torch thread each, ``--workers`` at once (or, wi
 finishes, its small results (config, metrics, per-iteration history, wall time, machine;
 no checkpoints or videos) are written to ``--results``/NAME/CELL.json, which is meant to
 be committed: the same command again, on any machine, counts those cells as done, goes on
-with interrupted ones from their checkpoint (``--resume``), and runs the rest. A grid
+with interrupted ones from their checkpoint (``--resume``; one killed before its first
+checkpoint starts over, its directory set aside), and runs the rest. A grid
 longer than one sitting is finished that way.
 """
 
@@ -32,7 +33,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from benchmarks.common import RESULTS, machine
-from feedback.files import write_json
+from feedback.files import find_complete, write_json
 
 ROOT = Path(__file__).parent.parent
 TRUE_REWARD = "true_reward"  # the teacher name of a baseline cell
@@ -89,9 +90,30 @@ class Cell:
         for flag, value in options:
             if value is not None:
                 argv += [flag, str(value)]
-        if (out / "checkpoint" / "state.json").is_file():
+        if resumable(out):
             argv.append("--resume")
         return argv
+
+
+def resumable(out: Path) -> bool:
+    """Whether a cell's directory holds a checkpoint to go on from (after a crash mid-swap too)."""
+    return find_complete(out / "checkpoint", "state.json") is not None
+
+
+def set_aside_partial(out: Path) -> Path | None:
+    """Move what a cell killed before its first checkpoint left to ``NAME.aborted-N``.
+
+    A fresh run in that directory would reuse its store: the labels it had asked count
+    as asked, so the run would not ask (nor draw from its seed's query stream) for them
+    again. Moved aside, not deleted; returns where it went (None: nothing to move).
+    """
+    if resumable(out) or not out.is_dir() or not any(out.iterdir()):
+        return None
+    number = 1
+    while (aside := out.with_name(f"{out.name}.aborted-{number}")).exists():
+        number += 1
+    out.rename(aside)
+    return aside
 
 
 def grid_cells(envs: list[str], algos: list[str], teachers: list[str], labels: list[int],
@@ -120,6 +142,7 @@ def run_cell(cell: Cell, runs: Path) -> dict:
     """Run one cell to the end; its results (written by the caller, where the grid runs)."""
     out = runs / cell.name
     env = {**os.environ, "OMP_NUM_THREADS": str(CELL_THREADS)}  # torch and BLAS alike
+    set_aside_partial(out)
     started, command = time.monotonic(), cell.command(out)  # before it makes a checkpoint
     done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
     if done.returncode != 0:

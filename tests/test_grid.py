@@ -5,7 +5,16 @@ import time
 
 import pytest
 
-from benchmarks.grid import TRUE_REWARD, Cell, grid_cells, main, normalized, summary
+from benchmarks.grid import (
+    TRUE_REWARD,
+    Cell,
+    grid_cells,
+    main,
+    normalized,
+    resumable,
+    set_aside_partial,
+    summary,
+)
 
 
 def test_a_grid_has_one_baseline_per_env_algo_and_seed_first():
@@ -60,6 +69,24 @@ def test_a_cell_resumes_from_its_checkpoint(tmp_path):
     (tmp_path / "checkpoint" / "state.json").write_text("{}")
     assert "--resume" in cell.command(tmp_path)
     assert "--true-reward" in cell.baseline().command(tmp_path / "other")
+
+
+def test_a_cell_killed_before_its_first_checkpoint_starts_over_in_an_empty_directory(tmp_path):
+    """Its store is set aside, not reused: a fresh run would count its labels as asked."""
+    out = tmp_path / "Reacher-v0_ppo_oracle-200_seed3"
+    assert set_aside_partial(out) is None                 # nothing there yet
+    out.mkdir()
+    (out / "feedback.db").write_text("the killed start's labels")
+    aside = set_aside_partial(out)
+    assert aside == tmp_path / "Reacher-v0_ppo_oracle-200_seed3.aborted-1" and not out.exists()
+    assert (aside / "feedback.db").read_text() == "the killed start's labels"
+    out.mkdir()
+    (out / "feedback.db").write_text("killed again")
+    assert set_aside_partial(out).name.endswith(".aborted-2")
+    (out := tmp_path / "resumable").mkdir()               # a crash mid-swap: checkpoint.new
+    (out / "checkpoint.new").mkdir()
+    (out / "checkpoint.new" / "state.json").write_text("{}")
+    assert set_aside_partial(out) is None and resumable(out)
 
 
 def test_scores_are_normalised_by_the_cells_own_baseline():
