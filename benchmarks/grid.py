@@ -32,8 +32,9 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from agents.run_dir import STATE_FILE, checkpoint_dir
 from benchmarks.common import RESULTS, machine
-from feedback.files import find_complete, write_json
+from feedback.files import write_json
 
 ROOT = Path(__file__).parent.parent
 TRUE_REWARD = "true_reward"  # the teacher name of a baseline cell
@@ -96,8 +97,8 @@ class Cell:
 
 
 def resumable(out: Path) -> bool:
-    """Whether a cell's directory holds a checkpoint to go on from (after a crash mid-swap too)."""
-    return find_complete(out / "checkpoint", "state.json") is not None
+    """Whether a cell's directory holds a checkpoint ``agents.train --resume`` goes on from."""
+    return (checkpoint_dir(out) / STATE_FILE).is_file()
 
 
 def set_aside_partial(out: Path) -> Path | None:
